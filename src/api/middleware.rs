@@ -1,0 +1,97 @@
+//! The one middleware every request passes: request id, tracing span, microversion
+//! negotiation and the version headers on every response.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse};
+use tracing::Instrument;
+
+use super::error::http_body;
+use super::version::{self, ApiVersion};
+
+/// The request id of the current request, also stored in request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn header(req: &ServiceRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn set(headers: &mut actix_web::http::header::HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(HeaderName::from_static(name), v);
+    }
+}
+
+/// Request id, span, version negotiation and response headers.
+pub async fn ironic_api(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = format!("req-{}", uuid::Uuid::new_v4());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %req.method(),
+        path = %req.path(),
+    );
+    let negotiated = version::negotiate(
+        header(&req, version::IRONIC_HEADER).as_deref(),
+        header(&req, version::OPENSTACK_HEADER).as_deref(),
+    );
+    let mut res = match negotiated {
+        Ok(v) => {
+            req.extensions_mut().insert(v);
+            req.extensions_mut().insert(RequestId(request_id.clone()));
+            let mut res = next
+                .call(req)
+                .instrument(span.clone())
+                .await?
+                .map_into_boxed_body();
+            set(
+                res.headers_mut(),
+                "x-openstack-ironic-api-version",
+                &v.to_string(),
+            );
+            res
+        }
+        Err(version::VersionError(msg)) => {
+            let (req, _) = req.into_parts();
+            let resp = HttpResponse::build(StatusCode::NOT_ACCEPTABLE)
+                .content_type("application/json")
+                .body(http_body(StatusCode::NOT_ACCEPTABLE, &msg));
+            ServiceResponse::new(req, resp)
+        }
+    };
+    let headers = res.headers_mut();
+    set(
+        headers,
+        "x-openstack-ironic-api-minimum-version",
+        &ApiVersion::MIN.to_string(),
+    );
+    set(
+        headers,
+        "x-openstack-ironic-api-maximum-version",
+        &ApiVersion::MAX.to_string(),
+    );
+    set(headers, "x-openstack-request-id", &request_id);
+    set(headers, "openstack-request-id", &request_id);
+    let status = res.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "served"
+        )
+    });
+    Ok(res)
+}

@@ -1,0 +1,41 @@
+//! The HTTP API: Ironic's Bare Metal API v1. One module per resource; handlers parse and
+//! check the request, ask a conductor over RPC for anything that changes a node, and
+//! shape the response for the negotiated microversion.
+
+pub mod common;
+pub mod error;
+pub mod middleware;
+pub mod node_view;
+pub mod nodes;
+pub mod root;
+pub mod version;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+use crate::drivers::Registry;
+use crate::rpc::Transport;
+
+/// Shared state of the API service.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub rpc: Arc<dyn Transport>,
+    pub registry: Arc<Registry>,
+    pub config: Arc<Config>,
+    /// Base URL for links when configured (`[api] public_endpoint`).
+    pub public_endpoint: Option<String>,
+}
+
+/// A resource whose unserved methods answer 405 in Ironic's format.
+pub fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(error::method_not_allowed))
+}
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    root::configure(cfg);
+    nodes::configure(cfg);
+}

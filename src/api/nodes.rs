@@ -1,0 +1,746 @@
+//! `/v1/nodes`: create, list, show, update (JSON patch) and delete.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+use super::common::{self, Ctx, Page};
+use super::node_view::{self, Extras};
+use super::version::{ApiVersion, Feature};
+use super::{AppState, resource};
+use crate::conductor::states::ProvisionState;
+use crate::config::InterfaceKind;
+use crate::db::node_fields::{self, Access};
+use crate::db::nodes::{self, ListOpts, Node, NodeFilter};
+use crate::error::{Error, Result};
+use crate::rpc::Request;
+
+type State = web::Data<AppState>;
+
+/// Query string as a map; a malformed one is a 400.
+pub fn query(req: &HttpRequest) -> Result<HashMap<String, String>> {
+    web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .map_err(|e| Error::invalid(format!("Invalid query string: {e}")))
+}
+
+/// Requires `feature` for a query parameter; Ironic answers 406 otherwise.
+fn gate(ctx: &Ctx, feature: Feature, what: &str) -> Result<()> {
+    if ctx.version.has(feature) {
+        Ok(())
+    } else {
+        Err(Error::NotAcceptable(format!(
+            "The parameter \"{what}\" requires API version 1.{} or later.",
+            feature.since()
+        )))
+    }
+}
+
+fn bool_param(q: &HashMap<String, String>, name: &str) -> Result<Option<bool>> {
+    q.get(name).map(|s| common::parse_bool(name, s)).transpose()
+}
+
+/// Computed fields of many nodes at once.
+pub async fn extras_for(
+    state: &AppState,
+    ctx: &Ctx,
+    list: &[Node],
+    fields: Option<&[String]>,
+) -> Result<Vec<Extras>> {
+    let wants = |f: &str| {
+        node_view::is_visible(f, ctx.version) && fields.is_none_or(|l| l.iter().any(|x| x == f))
+    };
+    let ids: Vec<i64> = list.iter().map(|n| n.id).collect();
+    let mut traits = if wants("traits") {
+        nodes::traits_of(&state.db, &ids).await?
+    } else {
+        HashMap::new()
+    };
+    let chassis_ids: Vec<i64> = list.iter().filter_map(|n| n.chassis_id).collect();
+    let chassis = if wants("chassis_uuid") {
+        nodes::chassis_uuids(&state.db, &chassis_ids).await?
+    } else {
+        HashMap::new()
+    };
+    Ok(list
+        .iter()
+        .map(|n| Extras {
+            traits: traits.remove(&n.id).unwrap_or_default(),
+            conductor: Some(state.config.default.host.clone()),
+            chassis_uuid: n.chassis_id.and_then(|c| chassis.get(&c).cloned()),
+            allocation_uuid: None,
+        })
+        .collect())
+}
+
+/// One node rendered in full.
+pub async fn render_one(
+    state: &AppState,
+    ctx: &Ctx,
+    n: &Node,
+    fields: Option<&[String]>,
+) -> Result<Value> {
+    let extras = extras_for(state, ctx, std::slice::from_ref(n), fields)
+        .await?
+        .pop()
+        .unwrap_or_default();
+    Ok(node_view::render(ctx, n, &extras, fields, false))
+}
+
+/// Looks a node up by UUID or (from 1.5) name.
+pub async fn lookup(state: &AppState, ctx: &Ctx, ident: &str) -> Result<Node> {
+    if !common::is_uuid_like(ident) && !ctx.version.has(Feature::NodeName) {
+        return Err(Error::not_found("Node", ident));
+    }
+    nodes::get(&state.db, ident).await
+}
+
+fn filter_from(ctx: &Ctx, q: &HashMap<String, String>) -> Result<NodeFilter> {
+    let mut f = NodeFilter::default();
+    if let Some(v) = q.get("provision_state") {
+        if v.parse::<ProvisionState>().is_err() {
+            return Err(Error::invalid(format!(
+                "Invalid value for provision_state: {v} is not a provision state."
+            )));
+        }
+        f.provision_state = Some(v.clone());
+    }
+    f.maintenance = bool_param(q, "maintenance")?;
+    f.associated = bool_param(q, "associated")?;
+    if let Some(v) = q.get("instance_uuid") {
+        f.instance_uuid = Some(common::canonical_uuid(v).ok_or_else(|| {
+            Error::invalid(format!(
+                "Expected a UUID for instance_uuid but received {v}."
+            ))
+        })?);
+    }
+    if let Some(v) = q.get("driver") {
+        f.driver = Some(v.clone());
+    }
+    if let Some(v) = q.get("resource_class") {
+        gate(ctx, Feature::ResourceClass, "resource_class")?;
+        f.resource_class = Some(v.clone());
+    }
+    if let Some(v) = q.get("conductor_group") {
+        gate(ctx, Feature::ConductorGroup, "conductor_group")?;
+        f.conductor_group = Some(v.clone());
+    }
+    if let Some(v) = q.get("fault") {
+        gate(ctx, Feature::Fault, "fault")?;
+        f.fault = Some(v.clone());
+    }
+    if let Some(v) = q.get("owner") {
+        gate(ctx, Feature::Owner, "owner")?;
+        f.owner = Some(v.clone());
+    }
+    if let Some(v) = q.get("lessee") {
+        gate(ctx, Feature::Lessee, "lessee")?;
+        f.lessee = Some(v.clone());
+    }
+    if let Some(v) = q.get("description_contains") {
+        gate(ctx, Feature::Description, "description_contains")?;
+        f.description_contains = Some(v.clone());
+    }
+    if q.contains_key("retired") {
+        gate(ctx, Feature::Retired, "retired")?;
+        f.retired = bool_param(q, "retired")?;
+    }
+    if f.associated.is_some() && f.instance_uuid.is_some() {
+        // Ironic lets instance_uuid win.
+        f.associated = None;
+    }
+    Ok(f)
+}
+
+async fn list_nodes(
+    state: &AppState,
+    ctx: &Ctx,
+    req: &HttpRequest,
+    detail_path: bool,
+) -> Result<HttpResponse> {
+    let q = query(req)?;
+    let detail_param = bool_param(&q, "detail")?;
+    if detail_param.is_some() {
+        gate(ctx, Feature::DetailQuery, "detail")?;
+        if detail_path {
+            return Err(Error::invalid(
+                "The \"detail\" parameter can not be used on /v1/nodes/detail.",
+            ));
+        }
+    }
+    let detail = detail_path || detail_param.unwrap_or(false);
+    let fields_raw = q.get("fields").map(String::as_str);
+    if fields_raw.is_some() {
+        gate(ctx, Feature::FieldsSelector, "fields")?;
+        if detail {
+            return Err(Error::invalid(
+                "Can not specify ?detail=True and fields in the same request.",
+            ));
+        }
+    }
+    let fields = common::parse_fields(fields_raw, &node_view::visible_fields(ctx.version))?;
+    let mut filter = filter_from(ctx, &q)?;
+    if let Some(c) = q.get("chassis_uuid") {
+        let uuid = common::canonical_uuid(c).ok_or_else(|| {
+            Error::invalid(format!(
+                "Expected a UUID for chassis_uuid but received {c}."
+            ))
+        })?;
+        filter.chassis_id = Some(nodes::chassis_id_of(&state.db, &uuid).await?);
+    }
+    let page = Page::parse(&q, nodes::SORTABLE, state.config.api.max_limit as u64)?;
+    let marker = match &page.marker {
+        Some(m) => Some(
+            nodes::by_uuid(&state.db, m)
+                .await?
+                .ok_or_else(|| Error::invalid(format!("Marker {m} could not be found.")))?,
+        ),
+        None => None,
+    };
+    let list = nodes::list(
+        &state.db,
+        &filter,
+        &ListOpts {
+            limit: page.limit,
+            marker,
+            sort_key: page.sort_key.clone(),
+            descending: page.sort_dir == common::SortDir::Desc,
+        },
+    )
+    .await?;
+    let extras = extras_for(state, ctx, &list, fields.as_deref()).await?;
+    let items: Vec<Value> = list
+        .iter()
+        .zip(extras.iter())
+        .map(|(n, e)| node_view::render(ctx, n, e, fields.as_deref(), !detail))
+        .collect();
+    let mut body = Map::new();
+    let count = items.len();
+    body.insert("nodes".into(), Value::Array(items));
+    let path = if detail_path { "nodes/detail" } else { "nodes" };
+    common::add_next(
+        &mut body,
+        ctx,
+        path,
+        &page,
+        &q,
+        count,
+        list.last().map(|n| n.uuid.as_str()),
+    );
+    Ok(HttpResponse::Ok().json(Value::Object(body)))
+}
+
+async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
+    list_nodes(&state, &ctx, &req, false).await
+}
+
+async fn list_detail(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
+    list_nodes(&state, &ctx, &req, true).await
+}
+
+async fn show(
+    state: State,
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let q = query(&req)?;
+    let fields_raw = q.get("fields").map(String::as_str);
+    if fields_raw.is_some() {
+        gate(&ctx, Feature::FieldsSelector, "fields")?;
+    }
+    let fields = common::parse_fields(fields_raw, &node_view::visible_fields(ctx.version))?;
+    let n = lookup(&state, &ctx, &path).await?;
+    Ok(HttpResponse::Ok().json(render_one(&state, &ctx, &n, fields.as_deref()).await?))
+}
+
+/// Fields a client may give on create, each with the version that allows it.
+const CREATE_FIELDS: &[(&str, u16)] = &[
+    ("uuid", 1),
+    ("driver", 1),
+    ("driver_info", 1),
+    ("properties", 1),
+    ("extra", 1),
+    ("instance_info", 1),
+    ("instance_uuid", 1),
+    ("chassis_uuid", 1),
+    ("name", 5),
+    ("network_interface", 20),
+    ("resource_class", 21),
+    ("boot_interface", 31),
+    ("console_interface", 31),
+    ("deploy_interface", 31),
+    ("inspect_interface", 31),
+    ("management_interface", 31),
+    ("power_interface", 31),
+    ("raid_interface", 31),
+    ("vendor_interface", 31),
+    ("storage_interface", 33),
+    ("rescue_interface", 38),
+    ("bios_interface", 40),
+    ("conductor_group", 46),
+    ("automated_clean", 47),
+    ("protected", 48),
+    ("protected_reason", 48),
+    ("owner", 50),
+    ("description", 51),
+    ("retired", 61),
+    ("retired_reason", 61),
+    ("lessee", 65),
+    ("network_data", 66),
+];
+
+/// A fresh node row with every default, before the client's values are applied.
+fn blank_node(uuid: String, driver: String, state: ProvisionState) -> Node {
+    let empty = || Value::Object(Map::new());
+    Node {
+        id: 0,
+        uuid,
+        name: None,
+        description: None,
+        chassis_id: None,
+        driver,
+        driver_info: empty(),
+        driver_internal_info: empty(),
+        properties: empty(),
+        extra: empty(),
+        instance_info: empty(),
+        instance_uuid: None,
+        power_state: None,
+        target_power_state: None,
+        provision_state: state.as_str().to_owned(),
+        target_provision_state: None,
+        provision_updated_at: None,
+        last_error: None,
+        maintenance: false,
+        maintenance_reason: None,
+        fault: None,
+        reservation: None,
+        conductor_affinity: None,
+        conductor_group: String::new(),
+        console_enabled: false,
+        inspection_started_at: None,
+        inspection_finished_at: None,
+        clean_step: empty(),
+        deploy_step: empty(),
+        raid_config: empty(),
+        target_raid_config: empty(),
+        network_data: empty(),
+        resource_class: None,
+        automated_clean: None,
+        protected: false,
+        protected_reason: None,
+        owner: None,
+        lessee: None,
+        retired: false,
+        retired_reason: None,
+        boot_mode: None,
+        secure_boot: None,
+        bios_interface: String::new(),
+        boot_interface: String::new(),
+        console_interface: String::new(),
+        deploy_interface: String::new(),
+        firmware_interface: String::new(),
+        inspect_interface: String::new(),
+        management_interface: String::new(),
+        network_interface: String::new(),
+        power_interface: String::new(),
+        raid_interface: String::new(),
+        rescue_interface: String::new(),
+        storage_interface: String::new(),
+        vendor_interface: String::new(),
+        created_at: chrono::Utc::now(),
+        updated_at: None,
+    }
+}
+
+fn no_conductor(driver: &str, group: &str) -> Error {
+    Error::invalid(format!(
+        "No valid host was found. Reason: No conductor service registered which supports \
+         driver {driver} for conductor group \"{group}\". Ensure the driver is valid and enabled."
+    ))
+}
+
+/// Fills unset interfaces with the hardware type's defaults and checks set ones.
+fn resolve_interfaces(state: &AppState, n: &mut Node, explicit: &[InterfaceKind]) -> Result<()> {
+    let hw = state
+        .registry
+        .hardware_type(&n.driver)
+        .filter(|_| {
+            state
+                .config
+                .default
+                .enabled_hardware_types
+                .iter()
+                .any(|t| *t == n.driver)
+        })
+        .ok_or_else(|| no_conductor(&n.driver, &n.conductor_group))?;
+    for kind in InterfaceKind::ALL {
+        let field = format!("{}_interface", kind.as_str());
+        if explicit.contains(&kind) {
+            let name = crate::drivers::node_interface(n, kind).to_owned();
+            state
+                .registry
+                .check_interface(&state.config, hw, kind, &name)?;
+        } else {
+            let d = state
+                .registry
+                .default_for(&state.config, hw, kind)
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "No default value found for {} interface of hardware type {}: none of its \
+                     supported implementations is enabled.",
+                        kind.as_str(),
+                        hw.name
+                    ))
+                })?;
+            node_fields::set(n, &field, Value::String(d.to_owned()))?;
+        }
+    }
+    Ok(())
+}
+
+fn schema_error(field: &str) -> Error {
+    Error::invalid(format!(
+        "Schema error for node: Additional properties are not allowed ('{field}' was unexpected)"
+    ))
+}
+
+async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse> {
+    let mut obj = common::parse_object(&body)?;
+    for key in obj.keys() {
+        let allowed = CREATE_FIELDS
+            .iter()
+            .any(|(f, since)| f == key && ctx.version.at_least(*since));
+        if !allowed {
+            return Err(schema_error(key));
+        }
+    }
+    let driver = match obj.remove("driver") {
+        Some(Value::String(d)) if !d.is_empty() => d,
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "Schema error for node: {other} is not a valid driver name."
+            )));
+        }
+        None => {
+            return Err(Error::invalid(
+                "Schema error for node: 'driver' is a required property",
+            ));
+        }
+    };
+    let uuid = match obj.remove("uuid") {
+        None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
+        Some(Value::String(u)) => common::canonical_uuid(&u)
+            .ok_or_else(|| Error::invalid(format!("Expected a UUID but received {u}.")))?,
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "Expected a UUID but received {other}."
+            )));
+        }
+    };
+    let initial = if ctx.version.has(Feature::NodeEnrollState) {
+        ProvisionState::Enroll
+    } else {
+        ProvisionState::Available
+    };
+    let mut n = blank_node(uuid, driver, initial);
+    if let Some(c) = obj.remove("chassis_uuid")
+        && !c.is_null()
+    {
+        let c = c.as_str().and_then(common::canonical_uuid).ok_or_else(|| {
+            Error::invalid(format!(
+                "Expected a UUID for chassis_uuid but received {c}."
+            ))
+        })?;
+        n.chassis_id = Some(nodes::chassis_id_of(&state.db, &c).await?);
+    }
+    let mut explicit = Vec::new();
+    for (k, v) in obj {
+        if let Some(kind) = InterfaceKind::ALL
+            .iter()
+            .find(|kd| format!("{}_interface", kd.as_str()) == k)
+        {
+            if v.is_null() {
+                continue;
+            }
+            explicit.push(*kind);
+        }
+        node_fields::set(&mut n, &k, v)?;
+    }
+    if n.protected {
+        return Err(Error::invalid(
+            "A node can only be protected while it is active.",
+        ));
+    }
+    resolve_interfaces(&state, &mut n, &explicit)?;
+    let saved = nodes::insert(&state.db, n, &[]).await?;
+    tracing::info!(node = %saved.uuid, driver = %saved.driver, "node created");
+    let body = render_one(&state, &ctx, &saved, None).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("{}/v1/nodes/{}", ctx.base, saved.uuid),
+        ))
+        .json(body))
+}
+
+/// Turns a JSON patch into the changed fields of a node, applying Ironic's rules: only
+/// add, replace and remove; no read-only or unknown root attributes; remove resets a
+/// field to its default.
+pub fn patch_changes(
+    state: &AppState,
+    ctx: &Ctx,
+    n: &Node,
+    chassis_uuid: Option<String>,
+    ops: &Value,
+    reset_interfaces: Option<bool>,
+) -> Result<Map<String, Value>> {
+    let ops = ops
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| Error::invalid("The patch must be a non-empty JSON array of operations."))?;
+    let mut doc = Map::new();
+    for (name, access) in node_fields::FIELDS {
+        if *access == Access::Write && node_view::is_visible(name, ctx.version) {
+            doc.insert(
+                (*name).to_owned(),
+                node_fields::get(n, name).unwrap_or(Value::Null),
+            );
+        }
+    }
+    doc.insert("chassis_uuid".into(), json!(chassis_uuid));
+    let mut touched = Vec::new();
+    let mut removed = Vec::new();
+    for op in ops {
+        let o = op
+            .as_object()
+            .ok_or_else(|| Error::invalid(format!("Invalid patch operation {op}.")))?;
+        let kind = o.get("op").and_then(Value::as_str).unwrap_or("");
+        let path = o.get("path").and_then(Value::as_str).ok_or_else(|| {
+            Error::invalid(format!(
+                "Invalid patch operation {op}: a \"path\" is required."
+            ))
+        })?;
+        if !matches!(kind, "add" | "replace" | "remove") {
+            return Err(Error::invalid(format!(
+                "Invalid patch operation \"{kind}\": only add, replace and remove are supported."
+            )));
+        }
+        if kind != "remove" && !o.contains_key("value") {
+            return Err(Error::invalid(format!(
+                "Invalid patch operation {op}: a \"value\" is required."
+            )));
+        }
+        if !path.starts_with('/') || path.len() < 2 {
+            return Err(Error::invalid(format!("Invalid patch path \"{path}\".")));
+        }
+        let root = path[1..]
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .replace("~1", "/")
+            .replace("~0", "~");
+        let top_level = !path[1..].contains('/');
+        match node_fields::access(&root) {
+            _ if root == "chassis_uuid" => {}
+            Some(Access::Write) if node_view::is_visible(&root, ctx.version) => {}
+            Some(_) if node_view::is_visible(&root, ctx.version) => {
+                return Err(Error::invalid(format!(
+                    "'/{root}' is an internal attribute and can not be updated"
+                )));
+            }
+            _ if ["traits", "conductor", "allocation_uuid"].contains(&root.as_str())
+                && node_view::is_visible(&root, ctx.version) =>
+            {
+                return Err(Error::invalid(format!(
+                    "'/{root}' is an internal attribute and can not be updated"
+                )));
+            }
+            _ => {
+                return Err(Error::invalid(format!(
+                    "Adding a new attribute (/{root}) to the root of the resource is not allowed"
+                )));
+            }
+        }
+        if top_level && kind == "remove" && root == "driver" {
+            return Err(Error::invalid(
+                "'/driver' is a mandatory attribute and can not be removed",
+            ));
+        }
+        // Ironic treats "add" on an existing root attribute as "replace".
+        let effective = if top_level && kind == "add" {
+            "replace"
+        } else {
+            kind
+        };
+        let mut one = o.clone();
+        one.insert("op".into(), Value::String(effective.into()));
+        if top_level && kind == "remove" {
+            removed.push(root.clone());
+            doc.insert(root.clone(), node_fields::default_value(&root));
+        } else {
+            let p: json_patch::Patch =
+                serde_json::from_value(Value::Array(vec![Value::Object(one)]))
+                    .map_err(|e| Error::invalid(format!("Invalid patch operation {op}: {e}")))?;
+            let mut target = Value::Object(std::mem::take(&mut doc));
+            json_patch::patch(&mut target, &p)
+                .map_err(|e| Error::invalid(format!("Unable to apply patch {op}: {e}")))?;
+            doc = match target {
+                Value::Object(m) => m,
+                _ => return Err(Error::invalid("The patch replaced the whole node.")),
+            };
+        }
+        if !touched.contains(&root) {
+            touched.push(root);
+        }
+    }
+    let mut changes = Map::new();
+    for f in &touched {
+        let new = doc.get(f).cloned().unwrap_or(Value::Null);
+        if f == "chassis_uuid" {
+            changes.insert(f.clone(), new);
+            continue;
+        }
+        let old = node_fields::get(n, f).unwrap_or(Value::Null);
+        if new != old {
+            changes.insert(f.clone(), new);
+        }
+    }
+    // Interfaces removed, or made invalid by a driver change, go back to the defaults.
+    let new_driver = changes
+        .get("driver")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let driver = new_driver.clone().unwrap_or_else(|| n.driver.clone());
+    let reset_all = new_driver.is_some() && reset_interfaces.unwrap_or(false);
+    if reset_interfaces == Some(true) && new_driver.is_none() {
+        return Err(Error::invalid(
+            "The reset_interfaces parameter can only be used when changing the node's driver.",
+        ));
+    }
+    let needs_defaults = removed.iter().any(|r| r.ends_with("_interface")) || new_driver.is_some();
+    if needs_defaults {
+        let hw = state
+            .registry
+            .hardware_type(&driver)
+            .ok_or_else(|| no_conductor(&driver, &n.conductor_group))?;
+        for kind in InterfaceKind::ALL {
+            let field = format!("{}_interface", kind.as_str());
+            let explicitly_set = touched.contains(&field) && !removed.contains(&field);
+            if explicitly_set {
+                continue;
+            }
+            let current = crate::drivers::node_interface(n, kind).to_owned();
+            let still_valid = state
+                .registry
+                .check_interface(&state.config, hw, kind, &current)
+                .is_ok();
+            if removed.contains(&field) || reset_all || !still_valid {
+                if let Some(d) = state.registry.default_for(&state.config, hw, kind)
+                    && d != current
+                {
+                    changes.insert(field, Value::String(d.to_owned()));
+                }
+            }
+        }
+    }
+    // Type checks happen here too, so that nothing reaches the conductor malformed.
+    let mut probe = n.clone();
+    for (k, v) in &changes {
+        if k != "chassis_uuid" {
+            node_fields::set(&mut probe, k, v.clone())?;
+        }
+    }
+    Ok(changes)
+}
+
+async fn update(
+    state: State,
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let q = query(&req)?;
+    let reset = match q.get("reset_interfaces") {
+        Some(v) => {
+            gate(&ctx, Feature::ResetInterfaces, "reset_interfaces")?;
+            Some(common::parse_bool("reset_interfaces", v)?)
+        }
+        None => None,
+    };
+    let ops = common::parse_value(&body)?;
+    let n = lookup(&state, &ctx, &path).await?;
+    let chassis = match n.chassis_id {
+        Some(id) => nodes::chassis_uuids(&state.db, &[id]).await?.remove(&id),
+        None => None,
+    };
+    let mut changes = patch_changes(&state, &ctx, &n, chassis, &ops, reset)?;
+    if let Some(c) = changes.remove("chassis_uuid") {
+        let id = match c {
+            Value::Null => Value::Null,
+            Value::String(s) => {
+                let u = common::canonical_uuid(&s).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "Expected a UUID for chassis_uuid but received {s}."
+                    ))
+                })?;
+                json!(nodes::chassis_id_of(&state.db, &u).await?)
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "Expected a UUID for chassis_uuid but received {other}."
+                )));
+            }
+        };
+        if id != json!(n.chassis_id) {
+            changes.insert("chassis_id".into(), id);
+        }
+    }
+    if !changes.is_empty() {
+        state
+            .rpc
+            .call(Request::UpdateNode {
+                node: n.uuid.clone(),
+                changes,
+            })
+            .await?;
+    }
+    let fresh = nodes::get(&state.db, &n.uuid).await?;
+    Ok(HttpResponse::Ok().json(render_one(&state, &ctx, &fresh, None).await?))
+}
+
+async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse> {
+    let n = lookup(&state, &ctx, &path).await?;
+    state
+        .rpc
+        .call(Request::DestroyNode {
+            node: n.uuid.clone(),
+        })
+        .await?;
+    tracing::info!(node = %n.uuid, "node deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The version in which the node resource's sub-paths are served.
+pub fn min_version() -> ApiVersion {
+    ApiVersion::MIN
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/v1/nodes")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(resource("/v1/nodes/detail").route(web::get().to(list_detail)))
+    .service(
+        resource("/v1/nodes/{node}")
+            .route(web::get().to(show))
+            .route(web::patch().to(update))
+            .route(web::delete().to(delete)),
+    );
+}

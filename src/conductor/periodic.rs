@@ -1,0 +1,92 @@
+//! Periodic tasks of a conductor: heartbeat, and power state sync of the nodes it owns.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Conductor;
+use super::task::Task;
+use crate::db::{conductors, nodes};
+use crate::drivers::PowerState;
+use crate::error::Result;
+
+/// Registers this conductor with the hardware types it serves.
+pub async fn register(c: &Arc<Conductor>) -> Result<()> {
+    let types: Vec<String> = c
+        .registry
+        .enabled_hardware_types(&c.config)
+        .iter()
+        .map(|h| h.name.to_owned())
+        .collect();
+    conductors::register(&c.db, &c.host, &c.config.conductor.conductor_group, &types).await
+}
+
+/// Spawns the periodic loop.
+pub fn spawn(c: Arc<Conductor>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let heartbeat = Duration::from_secs(c.config.conductor.heartbeat_interval.max(1));
+        let sync_every = c.config.conductor.sync_power_state_interval;
+        let mut hb = tokio::time::interval(heartbeat);
+        let mut sync = tokio::time::interval(Duration::from_secs(sync_every.max(1)));
+        hb.tick().await;
+        sync.tick().await;
+        loop {
+            tokio::select! {
+                _ = hb.tick() => {
+                    if let Err(e) = conductors::touch(&c.db, &c.host).await {
+                        tracing::error!(error = %e, "heartbeat failed");
+                    }
+                }
+                _ = sync.tick(), if sync_every > 0 => {
+                    if let Err(e) = sync_power_states(&c).await {
+                        tracing::error!(error = %e, "power state sync failed");
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Compares each idle node's recorded power state with what its power interface
+/// reports, and records changes made out of band.
+pub async fn sync_power_states(c: &Arc<Conductor>) -> Result<()> {
+    let candidates = nodes::all(
+        &c.db,
+        &nodes::NodeFilter {
+            maintenance: Some(false),
+            conductor_group: Some(c.config.conductor.conductor_group.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    for n in candidates {
+        if n.reservation.is_some() || n.power_state.is_none() {
+            continue;
+        }
+        let Ok(mut task) = Task::acquire(c, &n.uuid, "power state sync").await else {
+            continue;
+        };
+        let power = task.drivers.power.clone();
+        match power.get_power_state(&task.node).await {
+            Ok(actual) => {
+                let recorded = task.node.power_state.as_deref().and_then(PowerState::parse);
+                if recorded != Some(actual) {
+                    tracing::warn!(
+                        node = %task.node.uuid,
+                        recorded = ?recorded,
+                        actual = actual.as_str(),
+                        "power state changed out of band; recording it"
+                    );
+                    task.node.power_state = Some(actual.as_str().to_owned());
+                    if let Err(e) = task.save().await {
+                        tracing::error!(node = %task.node.uuid, error = %e, "could not save power state");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(node = %task.node.uuid, error = %e, "could not read power state");
+            }
+        }
+        task.release().await;
+    }
+    Ok(())
+}

@@ -1,0 +1,2074 @@
+//! The `m2.conf` configuration file, in the INI dialect of oslo.config.
+//!
+//! Every option is declared once, in `OPTIONS`: that table gives the
+//! parser its known sections and keys, the type and range of each value and
+//! its default, and it is what [`sample_config`] prints.
+//!
+//! The syntax is that of oslo.config's own INI parser: `key = value` (or
+//! `key: value`), whole-line `#` and `;` comments, values continued on
+//! following indented lines, and one pair of matching quotes around a value
+//! stripped. There are no inline comments: `debug = true # x` is the value
+//! `true # x`. A key repeated in a file keeps its last value.
+
+use std::fmt::{self, Write as _};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::{Index, IndexMut};
+use std::path::{Path, PathBuf};
+
+/// Sections that are accepted and ignored: they belong to features that will
+/// get typed sections later. Any other unknown section is an error.
+pub const RESERVED_SECTIONS: &[&str] = &[
+    "keystone_authtoken",
+    "ceph",
+    "iscsi",
+    "pxe",
+    "ipmi",
+    "oslo_messaging_rabbit",
+    "oslo_policy",
+    "json_rpc",
+];
+
+/// Error from loading or validating the configuration.
+///
+/// Every variant's message starts with the origin (normally the file name).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not valid INI; `msg` starts with the line number.
+    #[error("{origin}: {msg}")]
+    Syntax {
+        /// File name (or other origin) of the text.
+        origin: String,
+        /// What is wrong, starting with `line N:`.
+        msg: String,
+    },
+    /// A section that is neither known nor in [`RESERVED_SECTIONS`].
+    #[error("{origin}: [{section}]: unknown section")]
+    UnknownSection {
+        /// File name (or other origin) of the text.
+        origin: String,
+        /// The section name as written.
+        section: String,
+    },
+    /// A key that is not an option of its (known) section.
+    #[error("{origin}: [{section}] {key}: unknown option")]
+    UnknownOption {
+        /// File name (or other origin) of the text.
+        origin: String,
+        /// The section.
+        section: String,
+        /// The key as written.
+        key: String,
+    },
+    /// A value of the wrong type or out of range, or one that contradicts
+    /// another option.
+    #[error("{origin}: [{section}] {key}: invalid value {value:?}: expected {expected}")]
+    InvalidValue {
+        /// File name (or other origin) of the text.
+        origin: String,
+        /// The section.
+        section: String,
+        /// The option.
+        key: String,
+        /// The value as written (with any URL password masked).
+        value: String,
+        /// What would have been accepted.
+        expected: String,
+    },
+}
+
+/// The kinds of hardware interface a node has (`<kind>_interface` fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InterfaceKind {
+    /// `bios_interface`.
+    Bios,
+    /// `boot_interface`.
+    Boot,
+    /// `console_interface`.
+    Console,
+    /// `deploy_interface`.
+    Deploy,
+    /// `firmware_interface`.
+    Firmware,
+    /// `inspect_interface`.
+    Inspect,
+    /// `management_interface`.
+    Management,
+    /// `network_interface`.
+    Network,
+    /// `power_interface`.
+    Power,
+    /// `raid_interface`.
+    Raid,
+    /// `rescue_interface`.
+    Rescue,
+    /// `storage_interface`.
+    Storage,
+    /// `vendor_interface`.
+    Vendor,
+}
+
+impl InterfaceKind {
+    /// Every kind, in alphabetical order.
+    pub const ALL: [InterfaceKind; 13] = [
+        InterfaceKind::Bios,
+        InterfaceKind::Boot,
+        InterfaceKind::Console,
+        InterfaceKind::Deploy,
+        InterfaceKind::Firmware,
+        InterfaceKind::Inspect,
+        InterfaceKind::Management,
+        InterfaceKind::Network,
+        InterfaceKind::Power,
+        InterfaceKind::Raid,
+        InterfaceKind::Rescue,
+        InterfaceKind::Storage,
+        InterfaceKind::Vendor,
+    ];
+
+    /// The lowercase name: `"bios"`, `"boot"`, ...
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            InterfaceKind::Bios => "bios",
+            InterfaceKind::Boot => "boot",
+            InterfaceKind::Console => "console",
+            InterfaceKind::Deploy => "deploy",
+            InterfaceKind::Firmware => "firmware",
+            InterfaceKind::Inspect => "inspect",
+            InterfaceKind::Management => "management",
+            InterfaceKind::Network => "network",
+            InterfaceKind::Power => "power",
+            InterfaceKind::Raid => "raid",
+            InterfaceKind::Rescue => "rescue",
+            InterfaceKind::Storage => "storage",
+            InterfaceKind::Vendor => "vendor",
+        }
+    }
+}
+
+impl fmt::Display for InterfaceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `enabled_<kind>_interfaces` and `default_<kind>_interface` for one kind.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InterfaceSettings {
+    /// Interfaces of this kind that nodes may use.
+    pub enabled: Vec<String>,
+    /// Interface given to nodes that do not name one; always in `enabled`.
+    pub default: Option<String>,
+}
+
+/// Interface settings for every [`InterfaceKind`], indexable by kind.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Interfaces {
+    by_kind: [InterfaceSettings; InterfaceKind::ALL.len()],
+}
+
+impl Interfaces {
+    /// The settings of one kind.
+    pub fn get(&self, kind: InterfaceKind) -> &InterfaceSettings {
+        &self.by_kind[kind as usize]
+    }
+
+    /// The settings of one kind, mutably.
+    pub fn get_mut(&mut self, kind: InterfaceKind) -> &mut InterfaceSettings {
+        &mut self.by_kind[kind as usize]
+    }
+
+    /// Every kind with its settings, in [`InterfaceKind::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (InterfaceKind, &InterfaceSettings)> {
+        InterfaceKind::ALL.into_iter().zip(self.by_kind.iter())
+    }
+}
+
+impl Index<InterfaceKind> for Interfaces {
+    type Output = InterfaceSettings;
+    fn index(&self, kind: InterfaceKind) -> &InterfaceSettings {
+        self.get(kind)
+    }
+}
+
+impl IndexMut<InterfaceKind> for Interfaces {
+    fn index_mut(&mut self, kind: InterfaceKind) -> &mut InterfaceSettings {
+        self.get_mut(kind)
+    }
+}
+
+/// `[DEFAULT] auth_strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStrategy {
+    /// `noauth`: no authentication.
+    NoAuth,
+    /// `keystone`: tokens validated by the Identity service.
+    Keystone,
+}
+
+impl AuthStrategy {
+    const NAMES: &[&str] = &["noauth", "keystone"];
+
+    /// The configuration spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthStrategy::NoAuth => "noauth",
+            AuthStrategy::Keystone => "keystone",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "noauth" => Some(AuthStrategy::NoAuth),
+            "keystone" => Some(AuthStrategy::Keystone),
+            _ => None,
+        }
+    }
+}
+
+/// `[DEFAULT] rpc_transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcTransport {
+    /// `none`: API and conductor in one process, calls are in-process.
+    None,
+    /// `amqp`: calls go through the message bus at `transport_url`.
+    Amqp,
+}
+
+impl RpcTransport {
+    const NAMES: &[&str] = &["none", "amqp"];
+
+    /// The configuration spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RpcTransport::None => "none",
+            RpcTransport::Amqp => "amqp",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "none" => Some(RpcTransport::None),
+            "amqp" => Some(RpcTransport::Amqp),
+            _ => None,
+        }
+    }
+}
+
+/// The `[DEFAULT]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultSection {
+    /// Name of this conductor (default: the machine's hostname).
+    pub host: String,
+    /// Log at DEBUG level (default false).
+    pub debug: bool,
+    /// Hardware types nodes may use (default `fake-hardware`); never empty.
+    pub enabled_hardware_types: Vec<String>,
+    /// `enabled_<kind>_interfaces` and `default_<kind>_interface`.
+    pub interfaces: Interfaces,
+    /// Message bus URL, reserved for the AMQP transport (default unset).
+    pub transport_url: Option<String>,
+    /// API authentication (default `noauth`).
+    pub auth_strategy: AuthStrategy,
+    /// API-to-conductor transport (default `none`).
+    pub rpc_transport: RpcTransport,
+}
+
+impl DefaultSection {
+    /// `enabled_<kind>_interfaces`.
+    pub fn enabled_interfaces(&self, kind: InterfaceKind) -> &[String] {
+        &self.interfaces[kind].enabled
+    }
+
+    /// `default_<kind>_interface`, if set.
+    pub fn default_interface(&self, kind: InterfaceKind) -> Option<&str> {
+        self.interfaces[kind].default.as_deref()
+    }
+}
+
+/// The `[api]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSection {
+    /// Listen address (default `0.0.0.0`).
+    pub host_ip: IpAddr,
+    /// Listen port (default 6385).
+    pub port: u16,
+    /// Largest page a collection returns (default 1000, at least 1).
+    pub max_limit: u32,
+    /// Base URL for links in responses (default: the request's base URL).
+    pub public_endpoint: Option<String>,
+    /// Worker count (default unset: see [`ApiSection::workers`]).
+    pub api_workers: Option<usize>,
+    /// Largest request body in bytes (default 64 MiB, for config drives).
+    pub max_body_size: usize,
+}
+
+impl ApiSection {
+    /// `api_workers`, or the number of CPUs when unset (1 if unknown).
+    pub fn workers(&self) -> usize {
+        self.api_workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+    }
+
+    /// `host_ip` and `port` together.
+    pub fn bind_address(&self) -> SocketAddr {
+        SocketAddr::new(self.host_ip, self.port)
+    }
+}
+
+/// The `[database]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseSection {
+    /// Database URL in oslo.db spelling (default unset: SQLite in the data
+    /// directory). Validated when parsed; see [`DatabaseSection::url`].
+    pub connection: Option<String>,
+    /// Connection pool size (default unset: the driver's default).
+    pub max_pool_size: Option<u32>,
+}
+
+impl DatabaseSection {
+    /// The connection URL in the spelling sea-orm/sqlx accept.
+    ///
+    /// - unset: `sqlite://<data_dir>/m2.sqlite?mode=rwc`
+    /// - `sqlite:///abs/path[?query]`: `sqlite:///abs/path?<query>` with
+    ///   `mode=rwc` added unless the query has a `mode`
+    /// - `sqlite://` or `sqlite:///:memory:`: `sqlite::memory:`
+    /// - `mysql[+driver]://`, `mariadb[+driver]://`: `mysql://...`
+    /// - `postgresql[+driver]://`, `postgres://`: `postgres://...`
+    ///
+    /// Anything else is an error naming `[database] connection`.
+    pub fn url(&self, data_dir: &Path) -> Result<String, ConfigError> {
+        let invalid = |value: String, expected: &str| ConfigError::InvalidValue {
+            origin: "configuration".to_owned(),
+            section: "database".to_owned(),
+            key: "connection".to_owned(),
+            value,
+            expected: expected.to_owned(),
+        };
+        match &self.connection {
+            Some(connection) => normalize_connection(connection)
+                .map_err(|expected| invalid(redact_url(connection), expected)),
+            None => {
+                let file = data_dir.join("m2.sqlite");
+                match file.to_str() {
+                    Some(path) if !path.contains(['?', '#']) => {
+                        Ok(format!("sqlite://{path}?mode=rwc"))
+                    }
+                    _ => Err(invalid(
+                        String::new(),
+                        "a connection URL to be set, as the data directory path \
+                         cannot be written as an SQLite URL",
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// The `[conductor]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConductorSection {
+    /// Clean nodes when they are torn down or made available (default true).
+    pub automated_clean: bool,
+    /// Seconds between conductor heartbeats (default 10).
+    pub heartbeat_interval: u64,
+    /// Seconds without a heartbeat before a conductor is dead (default 60).
+    pub heartbeat_timeout: u64,
+    /// Seconds between power state syncs, 0 disables (default 60).
+    pub sync_power_state_interval: u64,
+    /// Conductor group this conductor serves (default `""`).
+    pub conductor_group: String,
+    /// Seconds to wait for a deploy ramdisk, 0 waits forever (default 1800).
+    pub deploy_callback_timeout: u64,
+    /// Seconds to wait for a cleaning ramdisk, 0 waits forever (default 1800).
+    pub clean_callback_timeout: u64,
+    /// Enforce the recorded power state on hardware (default true).
+    pub force_power_state_during_sync: bool,
+    /// Maximum concurrent long-running tasks (default 100).
+    pub workers_pool_size: usize,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `[DEFAULT]`.
+    pub default: DefaultSection,
+    /// `[api]`.
+    pub api: ApiSection,
+    /// `[database]`.
+    pub database: DatabaseSection,
+    /// `[conductor]`.
+    pub conductor: ConductorSection,
+}
+
+impl Default for Config {
+    /// Every option at its documented default (the `default` column of
+    /// `OPTIONS`).
+    fn default() -> Self {
+        let mut config = Config::blank();
+        for spec in OPTIONS {
+            // Each default is checked by a unit test; a failure here would
+            // leave that one option at its zero value.
+            if let Err(error) = apply_default(&mut config, spec, "built-in defaults") {
+                tracing::error!(%error, "invalid built-in default");
+            }
+        }
+        config
+    }
+}
+
+impl Config {
+    /// Reads and parses a configuration file; errors name the file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses configuration text; `origin` (normally the file name) starts
+    /// every error message. Options not in the text keep their defaults.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let mut config = Config::blank();
+        for spec in OPTIONS {
+            apply_default(&mut config, spec, "built-in defaults")?;
+        }
+        for event in parse_ini(text, origin)? {
+            match event {
+                IniEvent::Section { name } => {
+                    if !is_known_section(&name) && !RESERVED_SECTIONS.contains(&name.as_str()) {
+                        return Err(ConfigError::UnknownSection {
+                            origin: origin.to_owned(),
+                            section: name,
+                        });
+                    }
+                }
+                IniEvent::Entry {
+                    section,
+                    key,
+                    value,
+                } => {
+                    if !is_known_section(&section) {
+                        // A reserved section: accepted and ignored.
+                        continue;
+                    }
+                    let Some(spec) = OPTIONS
+                        .iter()
+                        .find(|spec| spec.section == section && spec.key == key)
+                    else {
+                        return Err(ConfigError::UnknownOption {
+                            origin: origin.to_owned(),
+                            section,
+                            key,
+                        });
+                    };
+                    assign(&mut config, spec, &value)
+                        .map_err(|expected| invalid_value(origin, spec, &value, expected))?;
+                }
+            }
+        }
+        config.cross_check(origin)?;
+        Ok(config)
+    }
+
+    /// Every value zero or empty; `OPTIONS` supplies the real defaults.
+    fn blank() -> Config {
+        Config {
+            default: DefaultSection {
+                host: String::new(),
+                debug: false,
+                enabled_hardware_types: Vec::new(),
+                interfaces: Interfaces::default(),
+                transport_url: None,
+                auth_strategy: AuthStrategy::NoAuth,
+                rpc_transport: RpcTransport::None,
+            },
+            api: ApiSection {
+                host_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                port: 0,
+                max_limit: 0,
+                public_endpoint: None,
+                api_workers: None,
+                max_body_size: 0,
+            },
+            database: DatabaseSection {
+                connection: None,
+                max_pool_size: None,
+            },
+            conductor: ConductorSection {
+                automated_clean: false,
+                heartbeat_interval: 0,
+                heartbeat_timeout: 0,
+                sync_power_state_interval: 0,
+                conductor_group: String::new(),
+                deploy_callback_timeout: 0,
+                clean_callback_timeout: 0,
+                force_power_state_during_sync: false,
+                workers_pool_size: 0,
+            },
+        }
+    }
+
+    /// Checks between options, after the whole file is read.
+    fn cross_check(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |key: String, value: &str, expected: String| ConfigError::InvalidValue {
+            origin: origin.to_owned(),
+            section: "DEFAULT".to_owned(),
+            key,
+            value: value.to_owned(),
+            expected,
+        };
+        if self.default.enabled_hardware_types.is_empty() {
+            return Err(invalid(
+                "enabled_hardware_types".to_owned(),
+                "",
+                "at least one hardware type".to_owned(),
+            ));
+        }
+        for (kind, settings) in self.default.interfaces.iter() {
+            if let Some(default) = &settings.default
+                && !settings.enabled.contains(default)
+            {
+                return Err(invalid(
+                    format!("default_{kind}_interface"),
+                    default,
+                    format!(
+                        "one of enabled_{kind}_interfaces ({})",
+                        settings.enabled.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A commented sample `m2.conf`, generated from `OPTIONS`: each option's
+/// help, its type and default, and the option commented out at its default.
+pub fn sample_config() -> String {
+    let mut out = String::new();
+    for line in wrap(
+        "Sample configuration for m2, generated from the option table in \
+         src/config.rs. Every option is commented out at its default value. \
+         The sections keystone_authtoken, ceph, iscsi, pxe, ipmi, \
+         oslo_messaging_rabbit, oslo_policy and json_rpc are accepted and \
+         ignored; any other section is an error.",
+        SAMPLE_WIDTH - 2,
+    ) {
+        let _ = writeln!(out, "# {line}");
+    }
+    let mut section = "";
+    for spec in OPTIONS {
+        if spec.section != section {
+            section = spec.section;
+            let _ = write!(out, "\n[{section}]\n");
+        }
+        out.push('\n');
+        for line in wrap(spec.help, SAMPLE_WIDTH - 2) {
+            let _ = writeln!(out, "# {line}");
+        }
+        let _ = writeln!(
+            out,
+            "# ({}) default: {}",
+            spec.ty.describe(),
+            spec.default.describe()
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            format!("#{} = {}", spec.key, spec.default.sample_text()).trim_end()
+        );
+    }
+    out
+}
+
+/// Width of the sample file's lines.
+const SAMPLE_WIDTH: usize = 79;
+
+/// Splits text into lines of at most `width` columns at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        if !current.is_empty() && current.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
+// ---------------------------------------------------------------------------
+// The option table.
+
+/// One option: where it lives, its type, its default and its help.
+struct OptSpec {
+    /// Section name (`DEFAULT` or lowercase).
+    section: &'static str,
+    /// Key (lowercase).
+    key: &'static str,
+    /// Type and constraints of the value.
+    ty: OptType,
+    /// Default value.
+    default: Def,
+    /// Help text for the sample file (one paragraph).
+    help: &'static str,
+    /// The field of [`Config`] the option sets.
+    slot: fn(&mut Config) -> Slot<'_>,
+}
+
+/// The type of an option's value, with its constraints.
+#[derive(Clone, Copy)]
+enum OptType {
+    /// true/false, yes/no, on/off, 1/0.
+    Bool,
+    /// A decimal integer in `min..=max`.
+    Int { min: u64, max: u64 },
+    /// A string, with a check.
+    Str(StrCheck),
+    /// Comma-separated strings; whitespace trimmed, empty items dropped.
+    List,
+    /// An IPv4 or IPv6 address.
+    IpAddr,
+    /// One of a fixed set of strings.
+    Choice(&'static [&'static str]),
+}
+
+/// Checks on string values.
+#[derive(Clone, Copy)]
+enum StrCheck {
+    /// A non-empty name without whitespace or control characters.
+    Name,
+    /// A conductor group name: at most 255 of `[A-Za-z0-9._-]`.
+    ConductorGroup,
+    /// A URL: `scheme://rest`, with the scheme in the list if not empty.
+    Url(&'static [&'static str]),
+    /// A database URL that [`normalize_connection`] accepts.
+    DbConnection,
+}
+
+/// An option's default.
+#[derive(Clone, Copy)]
+enum Def {
+    /// Unset.
+    Unset,
+    /// This text, parsed like a value in the file.
+    Text(&'static str),
+    /// The machine's hostname.
+    Hostname,
+}
+
+/// A mutable reference to the field an option sets.
+enum Slot<'a> {
+    Bool(&'a mut bool),
+    U16(&'a mut u16),
+    U32(&'a mut u32),
+    U64(&'a mut u64),
+    Usize(&'a mut usize),
+    OptU32(&'a mut Option<u32>),
+    OptUsize(&'a mut Option<usize>),
+    Str(&'a mut String),
+    OptStr(&'a mut Option<String>),
+    List(&'a mut Vec<String>),
+    Ip(&'a mut IpAddr),
+    Auth(&'a mut AuthStrategy),
+    Rpc(&'a mut RpcTransport),
+}
+
+/// `enabled_<kind>_interfaces` for the option table.
+macro_rules! enabled_interfaces {
+    ($kind:ident, $name:literal, $default:literal) => {
+        OptSpec {
+            section: "DEFAULT",
+            key: concat!("enabled_", $name, "_interfaces"),
+            ty: OptType::List,
+            default: Def::Text($default),
+            help: concat!(
+                "Specify the list of ",
+                $name,
+                " interfaces to load during service initialization. Nodes may \
+                 only use an enabled ",
+                $name,
+                " interface, and an interface that is not enabled cannot be \
+                 set as the default."
+            ),
+            slot: |c| Slot::List(&mut c.default.interfaces[InterfaceKind::$kind].enabled),
+        }
+    };
+}
+
+/// `default_<kind>_interface` for the option table.
+macro_rules! default_interface {
+    ($kind:ident, $name:literal) => {
+        OptSpec {
+            section: "DEFAULT",
+            key: concat!("default_", $name, "_interface"),
+            ty: OptType::Str(StrCheck::Name),
+            default: Def::Unset,
+            help: concat!(
+                "Default ",
+                $name,
+                " interface to be used for nodes that do not have the ",
+                $name,
+                "_interface field set. Must be one of enabled_",
+                $name,
+                "_interfaces. If unset, the first enabled ",
+                $name,
+                " interface that the node's hardware type supports is used."
+            ),
+            slot: |c| Slot::OptStr(&mut c.default.interfaces[InterfaceKind::$kind].default),
+        }
+    };
+}
+
+/// Every option, grouped by section in sample order.
+static OPTIONS: &[OptSpec] = &[
+    // [DEFAULT]
+    OptSpec {
+        section: "DEFAULT",
+        key: "host",
+        ty: OptType::Str(StrCheck::Name),
+        default: Def::Hostname,
+        help: "Name of this node, used to identify this conductor. It need not \
+               be a hostname, FQDN or IP address, but must not contain \
+               whitespace. Defaults to the machine's hostname (read from \
+               /proc/sys/kernel/hostname), or \"localhost\" if that cannot be \
+               read.",
+        slot: |c| Slot::Str(&mut c.default.host),
+    },
+    OptSpec {
+        section: "DEFAULT",
+        key: "debug",
+        ty: OptType::Bool,
+        default: Def::Text("false"),
+        help: "If set to true, the logging level will be set to DEBUG instead of \
+               the default INFO level.",
+        slot: |c| Slot::Bool(&mut c.default.debug),
+    },
+    OptSpec {
+        section: "DEFAULT",
+        key: "enabled_hardware_types",
+        ty: OptType::List,
+        default: Def::Text("fake-hardware"),
+        help: "Specify the list of hardware types to load during service \
+               initialization. Nodes may only use an enabled hardware type. \
+               Must not be empty.",
+        slot: |c| Slot::List(&mut c.default.enabled_hardware_types),
+    },
+    enabled_interfaces!(Bios, "bios", "fake,no-bios"),
+    default_interface!(Bios, "bios"),
+    enabled_interfaces!(Boot, "boot", "fake"),
+    default_interface!(Boot, "boot"),
+    enabled_interfaces!(Console, "console", "fake,no-console"),
+    default_interface!(Console, "console"),
+    enabled_interfaces!(Deploy, "deploy", "fake"),
+    default_interface!(Deploy, "deploy"),
+    enabled_interfaces!(Firmware, "firmware", "fake,no-firmware"),
+    default_interface!(Firmware, "firmware"),
+    enabled_interfaces!(Inspect, "inspect", "fake,no-inspect"),
+    default_interface!(Inspect, "inspect"),
+    enabled_interfaces!(Management, "management", "fake"),
+    default_interface!(Management, "management"),
+    enabled_interfaces!(Network, "network", "noop,flat"),
+    default_interface!(Network, "network"),
+    enabled_interfaces!(Power, "power", "fake"),
+    default_interface!(Power, "power"),
+    enabled_interfaces!(Raid, "raid", "fake,no-raid"),
+    default_interface!(Raid, "raid"),
+    enabled_interfaces!(Rescue, "rescue", "fake,no-rescue"),
+    default_interface!(Rescue, "rescue"),
+    enabled_interfaces!(Storage, "storage", "noop"),
+    default_interface!(Storage, "storage"),
+    enabled_interfaces!(Vendor, "vendor", "fake,no-vendor"),
+    default_interface!(Vendor, "vendor"),
+    OptSpec {
+        section: "DEFAULT",
+        key: "transport_url",
+        ty: OptType::Str(StrCheck::Url(&[])),
+        default: Def::Unset,
+        help: "The network address and optional user credentials for connecting \
+               to the messaging backend, in URL format, for example \
+               rabbit://guest:guest@127.0.0.1:5672/. Reserved for the amqp RPC \
+               transport; unused while rpc_transport is \"none\".",
+        slot: |c| Slot::OptStr(&mut c.default.transport_url),
+    },
+    OptSpec {
+        section: "DEFAULT",
+        key: "auth_strategy",
+        ty: OptType::Choice(AuthStrategy::NAMES),
+        default: Def::Text("noauth"),
+        help: "Authentication strategy used by the API. \"noauth\" performs no \
+               authentication and must not be used in production; \"keystone\" \
+               validates tokens with the Identity service, configured in \
+               [keystone_authtoken].",
+        slot: |c| Slot::Auth(&mut c.default.auth_strategy),
+    },
+    OptSpec {
+        section: "DEFAULT",
+        key: "rpc_transport",
+        ty: OptType::Choice(RpcTransport::NAMES),
+        default: Def::Text("none"),
+        help: "Transport between the API and the conductors. \"none\" runs the \
+               API and the conductor in one process and calls the conductor \
+               directly; \"amqp\" uses the messaging backend at transport_url.",
+        slot: |c| Slot::Rpc(&mut c.default.rpc_transport),
+    },
+    // [api]
+    OptSpec {
+        section: "api",
+        key: "host_ip",
+        ty: OptType::IpAddr,
+        default: Def::Text("0.0.0.0"),
+        help: "The IP address on which the API listens.",
+        slot: |c| Slot::Ip(&mut c.api.host_ip),
+    },
+    OptSpec {
+        section: "api",
+        key: "port",
+        ty: OptType::Int {
+            min: 0,
+            max: u16::MAX as u64,
+        },
+        default: Def::Text("6385"),
+        help: "The TCP port on which the API listens.",
+        slot: |c| Slot::U16(&mut c.api.port),
+    },
+    OptSpec {
+        section: "api",
+        key: "max_limit",
+        ty: OptType::Int {
+            min: 1,
+            max: u32::MAX as u64,
+        },
+        default: Def::Text("1000"),
+        help: "The maximum number of items returned in a single response from a \
+               collection resource; larger limits requested by clients are \
+               reduced to it.",
+        slot: |c| Slot::U32(&mut c.api.max_limit),
+    },
+    OptSpec {
+        section: "api",
+        key: "public_endpoint",
+        ty: OptType::Str(StrCheck::Url(&["http", "https"])),
+        default: Def::Unset,
+        help: "Public URL to use when building the links to the API resources, \
+               for example \"https://ironic.example.com:6385\". If unset, the \
+               base URL of the request is used.",
+        slot: |c| Slot::OptStr(&mut c.api.public_endpoint),
+    },
+    OptSpec {
+        section: "api",
+        key: "api_workers",
+        ty: OptType::Int {
+            min: 1,
+            max: usize::MAX as u64,
+        },
+        default: Def::Unset,
+        help: "Number of workers for the API service. If unset, the number of \
+               CPUs available is used.",
+        slot: |c| Slot::OptUsize(&mut c.api.api_workers),
+    },
+    OptSpec {
+        section: "api",
+        key: "max_body_size",
+        ty: OptType::Int {
+            min: 1,
+            max: usize::MAX as u64,
+        },
+        default: Def::Text("67108864"),
+        help: "Maximum size of a request body, in bytes. Configuration drives \
+               sent with deploy requests can be large, hence the default of 64 \
+               MiB.",
+        slot: |c| Slot::Usize(&mut c.api.max_body_size),
+    },
+    // [conductor]
+    OptSpec {
+        section: "conductor",
+        key: "automated_clean",
+        ty: OptType::Bool,
+        default: Def::Text("true"),
+        help: "Enables or disables automated cleaning. Automated cleaning is a \
+               configurable set of steps, such as erasing disk drives, that are \
+               performed on the node to ensure it is in a baseline state and \
+               ready to be deployed to. This is done after instance deletion as \
+               well as during the transition from a \"manageable\" to \
+               \"available\" state.",
+        slot: |c| Slot::Bool(&mut c.conductor.automated_clean),
+    },
+    OptSpec {
+        section: "conductor",
+        key: "heartbeat_interval",
+        ty: OptType::Int {
+            min: 1,
+            max: u64::MAX,
+        },
+        default: Def::Text("10"),
+        help: "Seconds between conductor heart beats.",
+        slot: |c| Slot::U64(&mut c.conductor.heartbeat_interval),
+    },
+    OptSpec {
+        section: "conductor",
+        key: "heartbeat_timeout",
+        ty: OptType::Int {
+            min: 1,
+            max: u64::MAX,
+        },
+        default: Def::Text("60"),
+        help: "Maximum time (in seconds) since the last check-in of a conductor. \
+               A conductor is considered inactive when this time has been \
+               exceeded.",
+        slot: |c| Slot::U64(&mut c.conductor.heartbeat_timeout),
+    },
+    OptSpec {
+        section: "conductor",
+        key: "sync_power_state_interval",
+        ty: OptType::Int {
+            min: 0,
+            max: u64::MAX,
+        },
+        default: Def::Text("60"),
+        help: "Interval between syncing the node power state to the database, in \
+               seconds. Set to 0 to disable syncing.",
+        slot: |c| Slot::U64(&mut c.conductor.sync_power_state_interval),
+    },
+    OptSpec {
+        section: "conductor",
+        key: "conductor_group",
+        ty: OptType::Str(StrCheck::ConductorGroup),
+        default: Def::Text(""),
+        help: "Name of the conductor group to join: up to 255 letters, digits, \
+               dots, hyphens and underscores. This conductor will only manage \
+               nodes with a matching \"conductor_group\" field set on the node.",
+        slot: |c| Slot::Str(&mut c.conductor.conductor_group),
+    },
+    OptSpec {
+        section: "conductor",
+        key: "deploy_callback_timeout",
+        ty: OptType::Int {
+            min: 0,
+            max: u64::MAX,
+        },
+        default: Def::Text("1800"),
+        help: "Timeout (seconds) to wait for a callback from a deploy ramdisk. \
+               Set to 0 to disable the timeout.",
+        slot: |c| Slot::U64(&mut c.conductor.deploy_callback_timeout),
+    },
+    OptSpec {
+        section: "conductor",
+        key: "clean_callback_timeout",
+        ty: OptType::Int {
+            min: 0,
+            max: u64::MAX,
+        },
+        default: Def::Text("1800"),
+        help: "Timeout (seconds) to wait for a callback from the ramdisk doing \
+               the cleaning. If the timeout is reached the node will be put in \
+               the \"clean failed\" provision state. Set to 0 to disable the \
+               timeout.",
+        slot: |c| Slot::U64(&mut c.conductor.clean_callback_timeout),
+    },
+    OptSpec {
+        section: "conductor",
+        key: "force_power_state_during_sync",
+        ty: OptType::Bool,
+        default: Def::Text("true"),
+        help: "During the power state sync, should the hardware power state be \
+               set to the state recorded in the database (true) or should the \
+               database be updated based on the hardware state (false).",
+        slot: |c| Slot::Bool(&mut c.conductor.force_power_state_during_sync),
+    },
+    OptSpec {
+        section: "conductor",
+        key: "workers_pool_size",
+        ty: OptType::Int {
+            min: 1,
+            max: usize::MAX as u64,
+        },
+        default: Def::Text("100"),
+        help: "The size of the workers pool: the maximum number of long-running \
+               tasks (deployments, cleaning, power state syncs) that a conductor \
+               runs at once.",
+        slot: |c| Slot::Usize(&mut c.conductor.workers_pool_size),
+    },
+    // [database]
+    OptSpec {
+        section: "database",
+        key: "connection",
+        ty: OptType::Str(StrCheck::DbConnection),
+        default: Def::Unset,
+        help: "The URL of the database, as oslo.db spells it: \
+               sqlite:///absolute/path/m2.sqlite, sqlite:// (in memory), \
+               mysql+pymysql://user:password@host/m2 (or mysql://, mariadb://) \
+               or postgresql://user:password@host/m2. If unset, the SQLite \
+               database m2.sqlite in the data directory is used.",
+        slot: |c| Slot::OptStr(&mut c.database.connection),
+    },
+    OptSpec {
+        section: "database",
+        key: "max_pool_size",
+        ty: OptType::Int {
+            min: 1,
+            max: u32::MAX as u64,
+        },
+        default: Def::Unset,
+        help: "Maximum number of SQL connections to keep open in a pool. If \
+               unset, the database driver's default is used.",
+        slot: |c| Slot::OptU32(&mut c.database.max_pool_size),
+    },
+];
+
+fn is_known_section(name: &str) -> bool {
+    OPTIONS.iter().any(|spec| spec.section == name)
+}
+
+impl OptType {
+    /// The type as the sample file shows it.
+    fn describe(self) -> String {
+        match self {
+            OptType::Bool => "boolean value".to_owned(),
+            OptType::Int { min, max } => match int_bounds(min, max) {
+                (0, None) => "integer value".to_owned(),
+                (min, None) => format!("integer value, at least {min}"),
+                (min, Some(max)) => format!("integer value, from {min} to {max}"),
+            },
+            OptType::Str(StrCheck::Url(_) | StrCheck::DbConnection) => "URI value".to_owned(),
+            OptType::Str(_) => "string value".to_owned(),
+            OptType::List => "list value".to_owned(),
+            OptType::IpAddr => "IP address value".to_owned(),
+            OptType::Choice(names) => format!("string value, one of: {}", names.join(", ")),
+        }
+    }
+
+    /// What a valid value looks like, for error messages.
+    fn expected(self) -> String {
+        match self {
+            OptType::Bool => "a boolean (true/false, yes/no, on/off, 1/0)".to_owned(),
+            OptType::Int { min, max } => match int_bounds(min, max) {
+                (0, None) => "a non-negative integer".to_owned(),
+                (min, None) => format!("an integer of at least {min}"),
+                (min, Some(max)) => format!("an integer from {min} to {max}"),
+            },
+            OptType::List => "a comma-separated list".to_owned(),
+            OptType::Str(StrCheck::Name) => {
+                "a non-empty name without whitespace or control characters".to_owned()
+            }
+            OptType::Str(StrCheck::ConductorGroup) => {
+                "at most 255 letters, digits, '.', '-' or '_'".to_owned()
+            }
+            OptType::Str(StrCheck::Url([])) => "a URL (scheme://...)".to_owned(),
+            OptType::Str(StrCheck::Url(schemes)) => {
+                let schemes: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
+                format!("a URL starting with {}", schemes.join(" or "))
+            }
+            OptType::Str(StrCheck::DbConnection) => DB_CONNECTION_EXPECTED.to_owned(),
+            OptType::IpAddr => "an IPv4 or IPv6 address".to_owned(),
+            OptType::Choice(names) => format!("one of: {}", names.join(", ")),
+        }
+    }
+
+    /// Whether values are URLs that may carry a password.
+    fn is_url(self) -> bool {
+        matches!(
+            self,
+            OptType::Str(StrCheck::Url(_) | StrCheck::DbConnection)
+        )
+    }
+}
+
+/// `min`, and `max` unless it is only the limit of the field's type.
+fn int_bounds(min: u64, max: u64) -> (u64, Option<u64>) {
+    if max == u64::MAX || max == usize::MAX as u64 {
+        (min, None)
+    } else {
+        (min, Some(max))
+    }
+}
+
+impl Def {
+    /// The default as the type line of the sample shows it.
+    fn describe(self) -> String {
+        match self {
+            Def::Unset => "<None>".to_owned(),
+            Def::Text("") => "\"\"".to_owned(),
+            Def::Text(text) => text.to_owned(),
+            Def::Hostname => "the machine's hostname".to_owned(),
+        }
+    }
+
+    /// The default as the commented-out option line of the sample shows it.
+    fn sample_text(self) -> &'static str {
+        match self {
+            Def::Unset => "<None>",
+            Def::Text(text) => text,
+            Def::Hostname => "localhost",
+        }
+    }
+}
+
+/// A parsed value, before it is stored in its slot.
+enum Value {
+    Unset,
+    Bool(bool),
+    Int(u64),
+    Str(String),
+    List(Vec<String>),
+    Ip(IpAddr),
+}
+
+impl Slot<'_> {
+    fn is_optional(&self) -> bool {
+        matches!(self, Slot::OptU32(_) | Slot::OptUsize(_) | Slot::OptStr(_))
+    }
+}
+
+/// Sets `spec`'s default in `config`.
+fn apply_default(config: &mut Config, spec: &OptSpec, origin: &str) -> Result<(), ConfigError> {
+    let text = match spec.default {
+        Def::Unset => String::new(),
+        Def::Text(text) => text.to_owned(),
+        Def::Hostname => system_hostname(),
+    };
+    assign(config, spec, &text).map_err(|expected| invalid_value(origin, spec, &text, expected))
+}
+
+/// The hostname from /proc/sys/kernel/hostname, or `localhost`.
+fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty() && !name.contains(char::is_whitespace))
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn invalid_value(origin: &str, spec: &OptSpec, value: &str, expected: String) -> ConfigError {
+    ConfigError::InvalidValue {
+        origin: origin.to_owned(),
+        section: spec.section.to_owned(),
+        key: spec.key.to_owned(),
+        value: if spec.ty.is_url() {
+            redact_url(value)
+        } else {
+            value.to_owned()
+        },
+        expected,
+    }
+}
+
+/// Parses `text` as `spec`'s type and stores it; on failure returns what
+/// would have been expected.
+fn assign(config: &mut Config, spec: &OptSpec, text: &str) -> Result<(), String> {
+    let text = text.trim();
+    let slot = (spec.slot)(config);
+    let value = if text.is_empty() && slot.is_optional() {
+        Value::Unset
+    } else {
+        parse_value(spec.ty, text).ok_or_else(|| spec.ty.expected())?
+    };
+    store(slot, value).map_err(|()| {
+        format!(
+            "{} (internal error: the option table gives [{}] {} the wrong type)",
+            spec.ty.expected(),
+            spec.section,
+            spec.key
+        )
+    })
+}
+
+fn parse_value(ty: OptType, text: &str) -> Option<Value> {
+    match ty {
+        OptType::Bool => parse_bool(text).map(Value::Bool),
+        OptType::Int { min, max } => text
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .map(Value::Int),
+        OptType::Str(check) => check_str(check, text).then(|| Value::Str(text.to_owned())),
+        OptType::List => Some(Value::List(parse_list(text))),
+        OptType::IpAddr => text.parse().ok().map(Value::Ip),
+        OptType::Choice(names) => names.contains(&text).then(|| Value::Str(text.to_owned())),
+    }
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn check_str(check: StrCheck, text: &str) -> bool {
+    match check {
+        StrCheck::Name => {
+            !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        StrCheck::ConductorGroup => {
+            text.len() <= 255
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        }
+        StrCheck::Url(schemes) => match text.split_once("://") {
+            Some((scheme, rest)) => {
+                !rest.is_empty()
+                    && !text.contains(char::is_whitespace)
+                    && if schemes.is_empty() {
+                        !scheme.is_empty()
+                            && scheme
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+                    } else {
+                        schemes.iter().any(|s| s.eq_ignore_ascii_case(scheme))
+                    }
+            }
+            None => false,
+        },
+        StrCheck::DbConnection => normalize_connection(text).is_ok(),
+    }
+}
+
+fn store(slot: Slot<'_>, value: Value) -> Result<(), ()> {
+    match (slot, value) {
+        (Slot::Bool(field), Value::Bool(b)) => *field = b,
+        (Slot::U16(field), Value::Int(n)) => *field = u16::try_from(n).map_err(|_| ())?,
+        (Slot::U32(field), Value::Int(n)) => *field = u32::try_from(n).map_err(|_| ())?,
+        (Slot::U64(field), Value::Int(n)) => *field = n,
+        (Slot::Usize(field), Value::Int(n)) => *field = usize::try_from(n).map_err(|_| ())?,
+        (Slot::OptU32(field), Value::Int(n)) => {
+            *field = Some(u32::try_from(n).map_err(|_| ())?);
+        }
+        (Slot::OptUsize(field), Value::Int(n)) => {
+            *field = Some(usize::try_from(n).map_err(|_| ())?);
+        }
+        (Slot::OptU32(field), Value::Unset) => *field = None,
+        (Slot::OptUsize(field), Value::Unset) => *field = None,
+        (Slot::Str(field), Value::Str(s)) => *field = s,
+        (Slot::OptStr(field), Value::Str(s)) => *field = Some(s),
+        (Slot::OptStr(field), Value::Unset) => *field = None,
+        (Slot::List(field), Value::List(items)) => *field = items,
+        (Slot::Ip(field), Value::Ip(ip)) => *field = ip,
+        (Slot::Auth(field), Value::Str(s)) => *field = AuthStrategy::from_name(&s).ok_or(())?,
+        (Slot::Rpc(field), Value::Str(s)) => *field = RpcTransport::from_name(&s).ok_or(())?,
+        _ => return Err(()),
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Database URLs.
+
+const DB_CONNECTION_EXPECTED: &str = "a database URL: sqlite:///absolute/path, \
+     sqlite:// (in memory), mysql+pymysql://user:password@host/db or \
+     postgresql://user:password@host/db";
+
+/// Turns an oslo.db (SQLAlchemy) database URL into the sqlx spelling.
+fn normalize_connection(connection: &str) -> Result<String, &'static str> {
+    let connection = connection.trim();
+    if connection == "sqlite::memory:" {
+        return Ok(connection.to_owned());
+    }
+    let (scheme, rest) = connection.split_once("://").ok_or(DB_CONNECTION_EXPECTED)?;
+    // SQLAlchemy's `dialect+driver`: the Python driver does not matter here.
+    let dialect = scheme
+        .split_once('+')
+        .map_or(scheme, |(dialect, _)| dialect);
+    match dialect.to_ascii_lowercase().as_str() {
+        "sqlite" => normalize_sqlite(rest),
+        "mysql" | "mariadb" if !rest.is_empty() => Ok(format!("mysql://{rest}")),
+        "postgresql" | "postgres" if !rest.is_empty() => Ok(format!("postgres://{rest}")),
+        _ => Err(DB_CONNECTION_EXPECTED),
+    }
+}
+
+/// `rest` is what follows `sqlite://`.
+fn normalize_sqlite(rest: &str) -> Result<String, &'static str> {
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    if path.is_empty() || path == "/:memory:" {
+        return Ok("sqlite::memory:".to_owned());
+    }
+    if !path.starts_with('/') || path.contains('#') {
+        return Err(DB_CONNECTION_EXPECTED);
+    }
+    // `sqlite:////abs` (SQLAlchemy's absolute form) is the same file.
+    let path = format!("/{}", path.trim_start_matches('/'));
+    if path == "/" {
+        return Err(DB_CONNECTION_EXPECTED);
+    }
+    let query = match query.filter(|q| !q.is_empty()) {
+        None => "mode=rwc".to_owned(),
+        Some(q) if q.split('&').any(|p| p.split('=').next() == Some("mode")) => q.to_owned(),
+        Some(q) => format!("{q}&mode=rwc"),
+    };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// Masks the password of `scheme://user:password@host...`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// INI syntax, as oslo.config's iniparser reads it.
+
+/// One item of an INI file, in file order.
+enum IniEvent {
+    /// A `[section]` header.
+    Section { name: String },
+    /// `key = value`, possibly continued on indented lines (joined by `\n`).
+    Entry {
+        section: String,
+        key: String,
+        value: String,
+    },
+}
+
+fn parse_ini(text: &str, origin: &str) -> Result<Vec<IniEvent>, ConfigError> {
+    let syntax = |line: usize, msg: String| ConfigError::Syntax {
+        origin: origin.to_owned(),
+        msg: format!("line {line}: {msg}"),
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut events = Vec::new();
+    let mut section: Option<String> = None;
+    // The entry being read: key and value lines.
+    let mut pending: Option<(String, Vec<String>)> = None;
+    let flush = |pending: &mut Option<(String, Vec<String>)>,
+                 section: &Option<String>,
+                 events: &mut Vec<IniEvent>| {
+        if let (Some((key, lines)), Some(section)) = (pending.take(), section) {
+            events.push(IniEvent::Entry {
+                section: section.clone(),
+                key,
+                value: lines.join("\n"),
+            });
+        }
+    };
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let line = line.trim_end();
+        if line.is_empty() {
+            // A blank line ends a multi-line value.
+            flush(&mut pending, &section, &mut events);
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            let content = line.trim_start();
+            if content.starts_with(['#', ';']) {
+                continue;
+            }
+            match pending.as_mut() {
+                Some((_, lines)) => lines.push(content.to_owned()),
+                None => {
+                    return Err(syntax(
+                        number,
+                        "unexpected indented line (continuation of no option)".to_owned(),
+                    ));
+                }
+            }
+            continue;
+        }
+        flush(&mut pending, &section, &mut events);
+        if let Some(header) = line.strip_prefix('[') {
+            let Some(name) = header.strip_suffix(']') else {
+                return Err(syntax(
+                    number,
+                    "section header without closing ']'".to_owned(),
+                ));
+            };
+            if name.is_empty() {
+                return Err(syntax(number, "empty section name".to_owned()));
+            }
+            section = Some(name.to_owned());
+            events.push(IniEvent::Section {
+                name: name.to_owned(),
+            });
+        } else if line.starts_with(['#', ';']) {
+            continue;
+        } else {
+            let separator = line
+                .find(['=', ':'])
+                .ok_or_else(|| syntax(number, format!("expected 'key = value', found {line:?}")))?;
+            let key = line[..separator].trim();
+            if key.is_empty() {
+                return Err(syntax(number, "missing option name before '='".to_owned()));
+            }
+            if section.is_none() {
+                return Err(syntax(
+                    number,
+                    format!("option {key:?} comes before any [section]"),
+                ));
+            }
+            let mut value = line[separator + 1..].trim();
+            // Like oslo: one pair of matching quotes around the value goes.
+            if value.len() >= 2
+                && (value.starts_with('"') && value.ends_with('"')
+                    || value.starts_with('\'') && value.ends_with('\''))
+            {
+                value = &value[1..value.len() - 1];
+            }
+            pending = Some((key.to_owned(), vec![value.to_owned()]));
+        }
+    }
+    flush(&mut pending, &section, &mut events);
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, "m2.conf")
+    }
+
+    fn err(text: &str) -> String {
+        match parse(text) {
+            Ok(config) => panic!("expected an error, got {config:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let config = Config::default();
+        let d = &config.default;
+        assert!(!d.host.is_empty());
+        assert!(!d.debug);
+        assert_eq!(d.enabled_hardware_types, ["fake-hardware"]);
+        assert_eq!(d.enabled_interfaces(InterfaceKind::Boot), ["fake"]);
+        assert_eq!(d.enabled_interfaces(InterfaceKind::Deploy), ["fake"]);
+        assert_eq!(d.enabled_interfaces(InterfaceKind::Power), ["fake"]);
+        assert_eq!(d.enabled_interfaces(InterfaceKind::Management), ["fake"]);
+        assert_eq!(
+            d.enabled_interfaces(InterfaceKind::Inspect),
+            ["fake", "no-inspect"]
+        );
+        assert_eq!(
+            d.enabled_interfaces(InterfaceKind::Console),
+            ["fake", "no-console"]
+        );
+        assert_eq!(
+            d.enabled_interfaces(InterfaceKind::Network),
+            ["noop", "flat"]
+        );
+        assert_eq!(d.enabled_interfaces(InterfaceKind::Storage), ["noop"]);
+        assert_eq!(
+            d.enabled_interfaces(InterfaceKind::Raid),
+            ["fake", "no-raid"]
+        );
+        assert_eq!(
+            d.enabled_interfaces(InterfaceKind::Bios),
+            ["fake", "no-bios"]
+        );
+        assert_eq!(
+            d.enabled_interfaces(InterfaceKind::Rescue),
+            ["fake", "no-rescue"]
+        );
+        assert_eq!(
+            d.enabled_interfaces(InterfaceKind::Vendor),
+            ["fake", "no-vendor"]
+        );
+        assert_eq!(
+            d.enabled_interfaces(InterfaceKind::Firmware),
+            ["fake", "no-firmware"]
+        );
+        for kind in InterfaceKind::ALL {
+            assert_eq!(d.default_interface(kind), None);
+        }
+        assert_eq!(d.transport_url, None);
+        assert_eq!(d.auth_strategy, AuthStrategy::NoAuth);
+        assert_eq!(d.rpc_transport, RpcTransport::None);
+
+        let a = &config.api;
+        assert_eq!(a.host_ip, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert_eq!(a.port, 6385);
+        assert_eq!(a.max_limit, 1000);
+        assert_eq!(a.public_endpoint, None);
+        assert_eq!(a.api_workers, None);
+        assert!(a.workers() >= 1);
+        assert_eq!(a.max_body_size, 64 * 1024 * 1024);
+        assert_eq!(a.bind_address().to_string(), "0.0.0.0:6385");
+
+        assert_eq!(config.database.connection, None);
+        assert_eq!(config.database.max_pool_size, None);
+
+        let c = &config.conductor;
+        assert!(c.automated_clean);
+        assert_eq!(c.heartbeat_interval, 10);
+        assert_eq!(c.heartbeat_timeout, 60);
+        assert_eq!(c.sync_power_state_interval, 60);
+        assert_eq!(c.conductor_group, "");
+        assert_eq!(c.deploy_callback_timeout, 1800);
+        assert_eq!(c.clean_callback_timeout, 1800);
+        assert!(c.force_power_state_during_sync);
+        assert_eq!(c.workers_pool_size, 100);
+    }
+
+    #[test]
+    fn every_table_default_is_valid() {
+        let mut config = Config::blank();
+        for spec in OPTIONS {
+            apply_default(&mut config, spec, "defaults").unwrap();
+        }
+        config.cross_check("defaults").unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn every_option_accepts_a_value_of_its_type() {
+        // Catches an option whose type does not match its field.
+        for spec in OPTIONS {
+            let example = match spec.ty {
+                OptType::Bool if matches!(spec.default, Def::Text("true")) => "no".to_owned(),
+                OptType::Bool => "yes".to_owned(),
+                OptType::Int { min, .. } => (min + 1).to_string(),
+                OptType::Str(StrCheck::Url(&[])) => "rabbit://u:p@h:5672/".to_owned(),
+                OptType::Str(StrCheck::Url(_)) => "https://h:6385".to_owned(),
+                OptType::Str(StrCheck::DbConnection) => "mysql://h/db".to_owned(),
+                OptType::Str(_) => "name".to_owned(),
+                OptType::List => "a, b".to_owned(),
+                OptType::IpAddr => "::1".to_owned(),
+                OptType::Choice(names) => names[names.len() - 1].to_owned(),
+            };
+            let mut config = Config::default();
+            assert_eq!(assign(&mut config, spec, &example), Ok(()), "{}", spec.key);
+            assert_ne!(config, Config::default(), "{} changed nothing", spec.key);
+        }
+    }
+
+    #[test]
+    fn options_are_unique_and_grouped_by_section() {
+        let mut seen_sections: Vec<&str> = Vec::new();
+        for (i, spec) in OPTIONS.iter().enumerate() {
+            assert!(
+                !OPTIONS[..i]
+                    .iter()
+                    .any(|s| s.section == spec.section && s.key == spec.key),
+                "duplicate {}",
+                spec.key
+            );
+            if seen_sections.last() != Some(&spec.section) {
+                assert!(!seen_sections.contains(&spec.section));
+                seen_sections.push(spec.section);
+            }
+        }
+        assert_eq!(seen_sections, ["DEFAULT", "api", "conductor", "database"]);
+        for kind in InterfaceKind::ALL {
+            for key in [
+                format!("enabled_{kind}_interfaces"),
+                format!("default_{kind}_interface"),
+            ] {
+                assert!(OPTIONS.iter().any(|s| s.key == key), "{key}");
+            }
+        }
+    }
+
+    #[test]
+    fn sample_parses_to_defaults() {
+        let sample = sample_config();
+        assert_eq!(Config::parse(&sample, "sample").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn uncommented_sample_parses_to_defaults() {
+        // Every `#key = value` line uncommented, except unset options.
+        let sample = sample_config();
+        let text: String = sample
+            .lines()
+            .map(|line| match line.strip_prefix('#') {
+                Some(rest)
+                    if !rest.starts_with(' ') && !rest.is_empty() && !rest.ends_with("<None>") =>
+                {
+                    rest.to_owned()
+                }
+                _ => line.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(text.contains("\nport = 6385\n"));
+        let mut parsed = Config::parse(&text, "sample").unwrap();
+        assert_eq!(parsed.default.host, "localhost");
+        parsed.default.host = Config::default().default.host;
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn sample_format() {
+        let sample = sample_config();
+        for line in sample.lines() {
+            assert!(line.len() <= SAMPLE_WIDTH, "too long: {line}");
+            assert_eq!(line, line.trim_end());
+        }
+        assert!(sample.contains(
+            "\n\n# The TCP port on which the API listens.\n\
+             # (integer value, from 0 to 65535) default: 6385\n#port = 6385\n"
+        ));
+        assert!(sample.contains("\n#enabled_inspect_interfaces = fake,no-inspect\n"));
+        assert!(sample.contains("\n#default_boot_interface = <None>\n"));
+        assert!(sample.contains("\n#conductor_group =\n"));
+        assert!(sample.contains("\n#host = localhost\n"));
+        assert!(sample.contains("# (string value, one of: noauth, keystone) default: noauth\n"));
+        for section in ["[DEFAULT]", "[api]", "[conductor]", "[database]"] {
+            assert_eq!(sample.matches(&format!("\n{section}\n")).count(), 1);
+        }
+    }
+
+    #[test]
+    fn values() {
+        let config = parse(
+            "# comment\n\
+             ; other comment\n\
+             [DEFAULT]\n\
+             debug = Yes\n\
+             host: conductor-1\n\
+             enabled_hardware_types = ipmi , ,redfish,\n\
+             enabled_boot_interfaces = pxe,\n    ipxe\n\
+             default_boot_interface = ipxe\n\
+             transport_url = \"rabbit://guest:guest@127.0.0.1:5672/\"\n\
+             auth_strategy = keystone\n\
+             rpc_transport = amqp\n\
+             \n\
+             [api]\r\n\
+             host_ip = ::1\r\n\
+             port = 8080\n\
+             port = 8081\n\
+             public_endpoint = https://bm.example.com\n\
+             api_workers = 3\n\
+             [conductor]\n\
+             automated_clean = OFF\n\
+             force_power_state_during_sync = 0\n\
+             conductor_group = rack-1.a_b\n\
+             sync_power_state_interval = 0\n\
+             [database]\n\
+             connection = mysql+pymysql://m2:secret@db/m2?charset=utf8\n\
+             max_pool_size = 7\n\
+             [pxe]\n\
+             anything = goes\n\
+             [DEFAULT]\n\
+             default_deploy_interface =\n",
+        )
+        .unwrap();
+        let d = &config.default;
+        assert!(d.debug);
+        assert_eq!(d.host, "conductor-1");
+        assert_eq!(d.enabled_hardware_types, ["ipmi", "redfish"]);
+        assert_eq!(d.enabled_interfaces(InterfaceKind::Boot), ["pxe", "ipxe"]);
+        assert_eq!(d.default_interface(InterfaceKind::Boot), Some("ipxe"));
+        assert_eq!(d.default_interface(InterfaceKind::Deploy), None);
+        assert_eq!(
+            d.transport_url.as_deref(),
+            Some("rabbit://guest:guest@127.0.0.1:5672/")
+        );
+        assert_eq!(d.auth_strategy, AuthStrategy::Keystone);
+        assert_eq!(d.rpc_transport, RpcTransport::Amqp);
+        assert_eq!(config.api.host_ip, "::1".parse::<IpAddr>().unwrap());
+        assert_eq!(config.api.port, 8081);
+        assert_eq!(
+            config.api.public_endpoint.as_deref(),
+            Some("https://bm.example.com")
+        );
+        assert_eq!(config.api.workers(), 3);
+        assert!(!config.conductor.automated_clean);
+        assert!(!config.conductor.force_power_state_during_sync);
+        assert_eq!(config.conductor.conductor_group, "rack-1.a_b");
+        assert_eq!(config.conductor.sync_power_state_interval, 0);
+        assert_eq!(config.database.max_pool_size, Some(7));
+        assert_eq!(
+            config.database.url(Path::new("/x")).unwrap(),
+            "mysql://m2:secret@db/m2?charset=utf8"
+        );
+    }
+
+    #[test]
+    fn booleans() {
+        for (text, expected) in [
+            ("true", true),
+            ("TRUE", true),
+            ("yes", true),
+            ("On", true),
+            ("1", true),
+            ("false", false),
+            ("No", false),
+            ("off", false),
+            ("0", false),
+        ] {
+            let config = parse(&format!("[DEFAULT]\ndebug = {text}\n")).unwrap();
+            assert_eq!(config.default.debug, expected, "{text}");
+        }
+        assert_eq!(
+            err("[DEFAULT]\ndebug = true # inline\n"),
+            "m2.conf: [DEFAULT] debug: invalid value \"true # inline\": \
+             expected a boolean (true/false, yes/no, on/off, 1/0)"
+        );
+    }
+
+    #[test]
+    fn io_error_names_file() {
+        let path = Path::new("/nonexistent/dir/m2.conf");
+        let error = Config::load(path).unwrap_err();
+        assert!(matches!(error, ConfigError::Io { .. }));
+        assert!(
+            error.to_string().starts_with("/nonexistent/dir/m2.conf: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn load_reads_file() {
+        let path = std::env::temp_dir().join(format!("m2-config-test-{}.conf", std::process::id()));
+        std::fs::write(&path, "[api]\nport = 1234\n[conductor]\nbogus = 1\n").unwrap();
+        let error = Config::load(&path).unwrap_err().to_string();
+        std::fs::write(&path, "[api]\nport = 1234\n").unwrap();
+        let config = Config::load(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            error,
+            format!("{}: [conductor] bogus: unknown option", path.display())
+        );
+        assert_eq!(config.unwrap().api.port, 1234);
+    }
+
+    #[test]
+    fn syntax_errors() {
+        assert_eq!(
+            err("[api]\nport 6385\n"),
+            "m2.conf: line 2: expected 'key = value', found \"port 6385\""
+        );
+        assert_eq!(
+            err("port = 6385\n"),
+            "m2.conf: line 1: option \"port\" comes before any [section]"
+        );
+        assert_eq!(
+            err("\n[api\n"),
+            "m2.conf: line 2: section header without closing ']'"
+        );
+        assert_eq!(err("[]\n"), "m2.conf: line 1: empty section name");
+        assert_eq!(
+            err("[api]\n= 1\n"),
+            "m2.conf: line 2: missing option name before '='"
+        );
+        assert_eq!(
+            err("[api]\n  port = 1\n"),
+            "m2.conf: line 2: unexpected indented line (continuation of no option)"
+        );
+        assert!(matches!(
+            parse("[api]\nport\n"),
+            Err(ConfigError::Syntax { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_section() {
+        assert_eq!(err("[bogus]\n"), "m2.conf: [bogus]: unknown section");
+        // Section names are case-sensitive, as in oslo.config.
+        assert_eq!(
+            err("[default]\ndebug = true\n"),
+            "m2.conf: [default]: unknown section"
+        );
+        assert_eq!(err("[API]\n"), "m2.conf: [API]: unknown section");
+        assert!(matches!(
+            parse("[bogus]\n"),
+            Err(ConfigError::UnknownSection { .. })
+        ));
+        for section in RESERVED_SECTIONS {
+            assert_eq!(
+                parse(&format!("[{section}]\nwhatever = 1\n")).unwrap(),
+                Config::default()
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_option() {
+        assert_eq!(
+            err("[api]\nprot = 1\n"),
+            "m2.conf: [api] prot: unknown option"
+        );
+        assert_eq!(
+            err("[DEFAULT]\nDebug = true\n"),
+            "m2.conf: [DEFAULT] Debug: unknown option"
+        );
+        assert!(matches!(
+            parse("[conductor]\nx=1"),
+            Err(ConfigError::UnknownOption { .. })
+        ));
+    }
+
+    #[test]
+    fn invalid_values() {
+        assert_eq!(
+            err("[api]\nport = abc\n"),
+            "m2.conf: [api] port: invalid value \"abc\": expected an integer from 0 to 65535"
+        );
+        assert_eq!(
+            err("[api]\nport = 65536\n"),
+            "m2.conf: [api] port: invalid value \"65536\": expected an integer from 0 to 65535"
+        );
+        assert_eq!(
+            err("[api]\nmax_limit = 0\n"),
+            "m2.conf: [api] max_limit: invalid value \"0\": \
+             expected an integer from 1 to 4294967295"
+        );
+        assert_eq!(
+            err("[conductor]\nheartbeat_interval = -1\n"),
+            "m2.conf: [conductor] heartbeat_interval: invalid value \"-1\": \
+             expected an integer of at least 1"
+        );
+        assert_eq!(
+            err("[api]\nhost_ip = localhost\n"),
+            "m2.conf: [api] host_ip: invalid value \"localhost\": \
+             expected an IPv4 or IPv6 address"
+        );
+        assert_eq!(
+            err("[api]\npublic_endpoint = ftp://x\n"),
+            "m2.conf: [api] public_endpoint: invalid value \"ftp://x\": \
+             expected a URL starting with http:// or https://"
+        );
+        assert_eq!(
+            err("[DEFAULT]\nauth_strategy = http_basic\n"),
+            "m2.conf: [DEFAULT] auth_strategy: invalid value \"http_basic\": \
+             expected one of: noauth, keystone"
+        );
+        assert_eq!(
+            err("[DEFAULT]\nrpc_transport = json-rpc\n"),
+            "m2.conf: [DEFAULT] rpc_transport: invalid value \"json-rpc\": \
+             expected one of: none, amqp"
+        );
+        assert_eq!(
+            err("[DEFAULT]\nhost =\n"),
+            "m2.conf: [DEFAULT] host: invalid value \"\": \
+             expected a non-empty name without whitespace or control characters"
+        );
+        assert_eq!(
+            err("[conductor]\nconductor_group = a b\n"),
+            "m2.conf: [conductor] conductor_group: invalid value \"a b\": \
+             expected at most 255 letters, digits, '.', '-' or '_'"
+        );
+        assert_eq!(
+            err("[DEFAULT]\ntransport_url = localhost\n"),
+            "m2.conf: [DEFAULT] transport_url: invalid value \"localhost\": \
+             expected a URL (scheme://...)"
+        );
+        let message = err("[database]\nconnection = oracle://scott:tiger@db/m2\n");
+        assert!(
+            message.starts_with(
+                "m2.conf: [database] connection: invalid value \
+                 \"oracle://scott:***@db/m2\": expected a database URL"
+            ),
+            "{message}"
+        );
+        assert!(!message.contains("tiger"));
+        assert!(matches!(
+            parse("[api]\nport = x\n"),
+            Err(ConfigError::InvalidValue { .. })
+        ));
+    }
+
+    #[test]
+    fn cross_checks() {
+        assert_eq!(
+            err("[DEFAULT]\ndefault_power_interface = ipmitool\n"),
+            "m2.conf: [DEFAULT] default_power_interface: invalid value \"ipmitool\": \
+             expected one of enabled_power_interfaces (fake)"
+        );
+        // The check runs after the whole file, whatever the order.
+        let config = parse(
+            "[DEFAULT]\ndefault_power_interface = ipmitool\n\
+             enabled_power_interfaces = fake, ipmitool\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.default.default_interface(InterfaceKind::Power),
+            Some("ipmitool")
+        );
+        assert_eq!(
+            err("[DEFAULT]\nenabled_hardware_types = ,\n"),
+            "m2.conf: [DEFAULT] enabled_hardware_types: invalid value \"\": \
+             expected at least one hardware type"
+        );
+    }
+
+    #[test]
+    fn interface_kinds() {
+        let names: Vec<&str> = InterfaceKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "bios",
+                "boot",
+                "console",
+                "deploy",
+                "firmware",
+                "inspect",
+                "management",
+                "network",
+                "power",
+                "raid",
+                "rescue",
+                "storage",
+                "vendor"
+            ]
+        );
+        for (i, kind) in InterfaceKind::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, i);
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        let mut interfaces = Interfaces::default();
+        interfaces[InterfaceKind::Raid].default = Some("x".to_owned());
+        assert_eq!(
+            interfaces.get(InterfaceKind::Raid).default.as_deref(),
+            Some("x")
+        );
+        assert_eq!(interfaces.iter().count(), 13);
+    }
+
+    fn db(connection: Option<&str>) -> Result<String, ConfigError> {
+        DatabaseSection {
+            connection: connection.map(str::to_owned),
+            max_pool_size: None,
+        }
+        .url(Path::new("/var/lib/m2"))
+    }
+
+    #[test]
+    fn database_urls() {
+        for (input, expected) in [
+            (None, "sqlite:///var/lib/m2/m2.sqlite?mode=rwc"),
+            (Some("sqlite:///srv/m2.db"), "sqlite:///srv/m2.db?mode=rwc"),
+            (Some("sqlite:////srv/m2.db"), "sqlite:///srv/m2.db?mode=rwc"),
+            (
+                Some("sqlite:///srv/m2.db?cache=shared"),
+                "sqlite:///srv/m2.db?cache=shared&mode=rwc",
+            ),
+            (
+                Some("sqlite:///srv/m2.db?mode=ro"),
+                "sqlite:///srv/m2.db?mode=ro",
+            ),
+            (Some("sqlite:///srv/m2.db?"), "sqlite:///srv/m2.db?mode=rwc"),
+            (
+                Some("sqlite+pysqlite:///srv/m2.db"),
+                "sqlite:///srv/m2.db?mode=rwc",
+            ),
+            (Some("sqlite://"), "sqlite::memory:"),
+            (Some("sqlite:///:memory:"), "sqlite::memory:"),
+            (Some("sqlite::memory:"), "sqlite::memory:"),
+            (
+                Some("mysql+pymysql://m2:pw@db.example.com/m2?charset=utf8"),
+                "mysql://m2:pw@db.example.com/m2?charset=utf8",
+            ),
+            (Some("mysql+mysqldb://m2:pw@db/m2"), "mysql://m2:pw@db/m2"),
+            (Some("mysql://m2:pw@db:3306/m2"), "mysql://m2:pw@db:3306/m2"),
+            (Some("mariadb://m2:pw@db/m2"), "mysql://m2:pw@db/m2"),
+            (Some("MySQL+PyMySQL://m2@db/m2"), "mysql://m2@db/m2"),
+            (Some("postgresql://m2:pw@db/m2"), "postgres://m2:pw@db/m2"),
+            (
+                Some("postgresql+psycopg2://m2:pw@db:5432/m2?sslmode=require"),
+                "postgres://m2:pw@db:5432/m2?sslmode=require",
+            ),
+            (Some("postgres://m2@db/m2"), "postgres://m2@db/m2"),
+        ] {
+            assert_eq!(db(input).unwrap(), expected, "{input:?}");
+        }
+        let relative = DatabaseSection {
+            connection: None,
+            max_pool_size: None,
+        }
+        .url(Path::new("data"))
+        .unwrap();
+        assert_eq!(relative, "sqlite://data/m2.sqlite?mode=rwc");
+    }
+
+    #[test]
+    fn bad_database_urls() {
+        for input in [
+            "",
+            "m2.sqlite",
+            "oracle://u:p@db/m2",
+            "mysql://",
+            "postgresql://",
+            "sqlite://relative.db",
+            "sqlite:///",
+            "mongodb://db/m2",
+        ] {
+            let message = db(Some(input)).unwrap_err().to_string();
+            assert!(
+                message.starts_with("configuration: [database] connection: invalid value"),
+                "{input}: {message}"
+            );
+            assert!(
+                matches!(
+                    parse(&format!("[database]\nconnection = {input}\n")),
+                    Err(ConfigError::InvalidValue { .. })
+                ) || input.is_empty(),
+                "{input}"
+            );
+        }
+        // An empty value leaves the option unset.
+        assert_eq!(
+            parse("[database]\nconnection =\n")
+                .unwrap()
+                .database
+                .connection,
+            None
+        );
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(redact_url("mysql://u:p@h/db"), "mysql://u:***@h/db");
+        assert_eq!(redact_url("mysql://u@h/db"), "mysql://u@h/db");
+        assert_eq!(
+            redact_url("rabbit://u:p:q@h:5672/"),
+            "rabbit://u:***@h:5672/"
+        );
+        assert_eq!(redact_url("h/db"), "h/db");
+    }
+
+    #[test]
+    fn wrapping() {
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("abcdefgh x", 4), ["abcdefgh", "x"]);
+        assert!(wrap("  ", 10).is_empty());
+    }
+}

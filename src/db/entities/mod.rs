@@ -1,0 +1,10 @@
+//! Database entities, one per table. Dictionary-valued columns are JSON.
+
+pub mod chassis;
+pub mod conductor;
+pub mod node;
+pub mod node_trait;
+pub mod port;
+pub mod portgroup;
+pub mod volume_connector;
+pub mod volume_target;

@@ -1,0 +1,55 @@
+//! Persistence: connection set-up, migrations, entities and the queries the rest of m2
+//! uses. No other module builds SQL.
+
+pub mod conductors;
+pub mod entities;
+pub mod migration;
+pub mod node_fields;
+pub mod nodes;
+pub mod ports;
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+/// Connects to the database named by a sea-orm URL (see `config::DatabaseSection::url`).
+///
+/// SQLite gets WAL journaling and `synchronous = NORMAL`, which keep writes durable across
+/// a process crash while letting readers run beside the single writer.
+pub async fn connect(url: &str, max_pool: Option<u32>) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    let sqlite = url.starts_with("sqlite:");
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(max_pool.unwrap_or(if sqlite { 8 } else { 16 }))
+        .min_connections(1);
+    if sqlite {
+        opts.map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+        });
+    }
+    let db = Database::connect(opts).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA foreign_keys = ON").await?;
+    }
+    Ok(db)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    migration::Migrator::up(db, None).await
+}
+
+/// Is this database error a violation of a unique constraint?
+pub fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

@@ -1,0 +1,258 @@
+//! `fake-hardware`: a hardware type whose interfaces succeed without touching any
+//! hardware. Operators use it to try m2 and to test the clients, Nova's CI uses it, and
+//! it drives the same task machinery as real drivers. Also the `noop` and `no-*`
+//! implementations that stand for "this node has no such capability".
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::*;
+
+/// The fake implementation of every interface.
+pub struct Fake;
+
+/// An implementation that does nothing, under a given name (`noop`, `no-raid`, ...).
+pub struct Nothing(pub &'static str);
+
+/// `flat` network interface: VIFs recorded on ports, no switch configuration.
+pub struct Flat;
+
+impl Interface for Fake {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+}
+
+impl Interface for Nothing {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+}
+
+impl Interface for Flat {
+    fn name(&self) -> &'static str {
+        "flat"
+    }
+}
+
+const BOOT_DEVICES: &[&str] = &["pxe", "disk"];
+const BOOT_DEVICE_KEY: &str = "fake_boot_device";
+
+#[async_trait]
+impl Power for Fake {
+    async fn get_power_state(&self, node: &Node) -> Result<PowerState> {
+        Ok(node
+            .power_state
+            .as_deref()
+            .and_then(PowerState::parse)
+            .unwrap_or(PowerState::Off))
+    }
+
+    async fn set_power_state(
+        &self,
+        _node: &mut Node,
+        _target: PowerState,
+        _timeout: Option<u64>,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    async fn reboot(&self, _node: &mut Node, _timeout: Option<u64>) -> Result<()> {
+        Ok(())
+    }
+
+    async fn soft_action(&self, _node: &mut Node, _action: PowerAction) -> Result<()> {
+        Ok(())
+    }
+
+    fn supported_actions(&self) -> &'static [PowerAction] {
+        &[
+            PowerAction::On,
+            PowerAction::Off,
+            PowerAction::Reboot,
+            PowerAction::SoftOff,
+            PowerAction::SoftReboot,
+        ]
+    }
+}
+
+#[async_trait]
+impl Management for Fake {
+    fn supported_boot_devices(&self, _node: &Node) -> Vec<&'static str> {
+        BOOT_DEVICES.to_vec()
+    }
+
+    async fn set_boot_device(&self, node: &mut Node, device: &str, persistent: bool) -> Result<()> {
+        if !BOOT_DEVICES.contains(&device) {
+            return Err(Error::invalid(format!(
+                "Invalid boot device {device} specified, supported are: {}.",
+                BOOT_DEVICES.join(", ")
+            )));
+        }
+        if let Some(info) = node.driver_internal_info.as_object_mut() {
+            info.insert(
+                BOOT_DEVICE_KEY.into(),
+                serde_json::json!({"boot_device": device, "persistent": persistent}),
+            );
+        } else {
+            node.driver_internal_info = serde_json::json!({
+                BOOT_DEVICE_KEY: {"boot_device": device, "persistent": persistent}
+            });
+        }
+        Ok(())
+    }
+
+    async fn get_boot_device(&self, node: &Node) -> Result<(Option<String>, Option<bool>)> {
+        let stored = node.driver_internal_info.get(BOOT_DEVICE_KEY);
+        let device = stored
+            .and_then(|s| s.get("boot_device"))
+            .and_then(|d| d.as_str())
+            .unwrap_or("pxe")
+            .to_owned();
+        let persistent = stored
+            .and_then(|s| s.get("persistent"))
+            .and_then(|p| p.as_bool())
+            .unwrap_or(false);
+        Ok((Some(device), Some(persistent)))
+    }
+
+    async fn inject_nmi(&self, _node: &mut Node) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Boot for Fake {}
+
+#[async_trait]
+impl Deploy for Fake {
+    async fn deploy(&self, _ctx: &mut TaskContext<'_>) -> Result<StepOutcome> {
+        Ok(StepOutcome::Done)
+    }
+
+    async fn tear_down(&self, _ctx: &mut TaskContext<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    fn clean_steps(&self) -> Vec<CleanStep> {
+        vec![CleanStep {
+            interface: "deploy".into(),
+            step: "erase_devices".into(),
+            priority: 10,
+        }]
+    }
+}
+
+#[async_trait]
+impl Inspect for Fake {
+    async fn inspect(&self, _ctx: &mut TaskContext<'_>) -> Result<StepOutcome> {
+        Ok(StepOutcome::Done)
+    }
+}
+
+#[async_trait]
+impl Inspect for Nothing {
+    async fn inspect(&self, _ctx: &mut TaskContext<'_>) -> Result<StepOutcome> {
+        Err(Error::Unsupported(
+            "Inspection is not supported by this node's inspect interface (no-inspect).".into(),
+        ))
+    }
+}
+
+#[async_trait]
+impl Rescue for Fake {
+    async fn rescue(&self, _ctx: &mut TaskContext<'_>) -> Result<StepOutcome> {
+        Ok(StepOutcome::Done)
+    }
+    async fn unrescue(&self, _ctx: &mut TaskContext<'_>) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Rescue for Nothing {
+    async fn rescue(&self, _ctx: &mut TaskContext<'_>) -> Result<StepOutcome> {
+        Err(Error::Unsupported(
+            "Rescue is not supported by this node's rescue interface (no-rescue).".into(),
+        ))
+    }
+    async fn unrescue(&self, _ctx: &mut TaskContext<'_>) -> Result<()> {
+        Err(Error::Unsupported(
+            "Rescue is not supported by this node's rescue interface (no-rescue).".into(),
+        ))
+    }
+}
+
+#[async_trait]
+impl Console for Fake {
+    fn console_info(&self, _node: &Node) -> serde_json::Value {
+        serde_json::json!({"type": "shellinabox", "url": "http://127.0.0.1:4321/fake"})
+    }
+}
+
+#[async_trait]
+impl Console for Nothing {
+    async fn start_console(&self, _node: &mut Node) -> Result<()> {
+        Err(Error::Unsupported(
+            "Console is not supported by this node's console interface (no-console).".into(),
+        ))
+    }
+}
+
+impl Network for Nothing {}
+impl Network for Flat {}
+impl Plain for Fake {}
+impl Plain for Nothing {}
+
+/// Registers the fake, noop and no-* implementations and the `fake-hardware` type.
+pub fn register(r: &mut Registry) {
+    let fake = Arc::new(Fake);
+    r.add_power(fake.clone());
+    r.add_management(fake.clone());
+    r.add_boot(fake.clone());
+    r.add_deploy(fake.clone());
+    r.add_inspect(fake.clone());
+    r.add_inspect(Arc::new(Nothing("no-inspect")));
+    r.add_rescue(fake.clone());
+    r.add_rescue(Arc::new(Nothing("no-rescue")));
+    r.add_console(fake.clone());
+    r.add_console(Arc::new(Nothing("no-console")));
+    r.add_network(Arc::new(Nothing("noop")));
+    r.add_network(Arc::new(Flat));
+    r.add_plain(InterfaceKind::Storage, Arc::new(Nothing("noop")));
+    for (kind, none) in [
+        (InterfaceKind::Raid, "no-raid"),
+        (InterfaceKind::Bios, "no-bios"),
+        (InterfaceKind::Vendor, "no-vendor"),
+        (InterfaceKind::Firmware, "no-firmware"),
+    ] {
+        r.add_plain(kind, fake.clone());
+        r.add_plain(kind, Arc::new(Nothing(none)));
+    }
+
+    let mut supported = BTreeMap::new();
+    for kind in InterfaceKind::ALL {
+        let names: Vec<&'static str> = match kind {
+            InterfaceKind::Boot
+            | InterfaceKind::Deploy
+            | InterfaceKind::Power
+            | InterfaceKind::Management => vec!["fake"],
+            InterfaceKind::Inspect => vec!["fake", "no-inspect"],
+            InterfaceKind::Console => vec!["fake", "no-console"],
+            InterfaceKind::Rescue => vec!["fake", "no-rescue"],
+            InterfaceKind::Raid => vec!["fake", "no-raid"],
+            InterfaceKind::Bios => vec!["fake", "no-bios"],
+            InterfaceKind::Vendor => vec!["fake", "no-vendor"],
+            InterfaceKind::Firmware => vec!["fake", "no-firmware"],
+            InterfaceKind::Network => vec!["noop", "flat"],
+            InterfaceKind::Storage => vec!["noop"],
+        };
+        supported.insert(kind, names);
+    }
+    r.add_hardware_type(HardwareType {
+        name: "fake-hardware",
+        supported,
+    });
+}

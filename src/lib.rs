@@ -1,0 +1,12 @@
+//! m2: bare-metal provisioning from Ceph RBD linked clones, behind the OpenStack Bare
+//! Metal (Ironic) API. See ARCHITECTURE.md for the map of modules.
+
+pub mod api;
+pub mod conductor;
+pub mod config;
+pub mod db;
+pub mod drivers;
+pub mod error;
+pub mod rpc;
+pub mod startup;
+pub mod telemetry;

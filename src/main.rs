@@ -1,0 +1,115 @@
+//! The `m2` command.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use m2::config::{self, Config};
+use m2::startup;
+
+/// Default configuration file.
+const DEFAULT_CONFIG: &str = "/etc/m2/m2.conf";
+/// Default data directory of `m2 standalone` (SQLite database).
+const DEFAULT_DATA_DIR: &str = "/var/lib/m2";
+
+#[derive(Parser)]
+#[command(
+    name = "m2",
+    version,
+    about = "Bare-metal provisioning from Ceph RBD linked clones, with the OpenStack Bare Metal API"
+)]
+struct Cli {
+    /// Configuration file (oslo-style INI). Defaults to /etc/m2/m2.conf when it exists.
+    #[arg(long, global = true, env = "M2_CONFIG_FILE")]
+    config_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// API and conductor in one process, SQLite in the data directory (the embedded default).
+    Standalone {
+        /// Where the SQLite database lives unless [database] connection is set.
+        #[arg(long, env = "M2_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+    /// Applies the database migrations to the configured database.
+    Dbsync {
+        #[arg(long, env = "M2_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+    /// Prints a commented sample configuration file.
+    SampleConfig,
+}
+
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => {
+            let default = PathBuf::from(DEFAULT_CONFIG);
+            if default.exists() {
+                Ok(Config::load(&default)?)
+            } else {
+                Ok(Config::default())
+            }
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    if let Command::SampleConfig = cli.command {
+        print!("{}", config::sample_config());
+        return std::process::ExitCode::SUCCESS;
+    }
+    let config = match load_config(cli.config_file.as_ref()) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            eprintln!("m2: configuration error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    m2::telemetry::init(config.default.debug);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("m2: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "m2 stopped");
+            eprintln!("m2: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
+    match command {
+        Command::Standalone { data_dir } => {
+            let db = startup::database(&config, &data_dir).await?;
+            let (app, conductor) = startup::standalone(config.clone(), db).await?;
+            tracing::info!(port = app.port(), host = %config.default.host, "m2 standalone serving the Bare Metal API");
+            // Tests and scripts read the port from this line.
+            println!("m2 listening on {}:{}", config.api.host_ip, app.port());
+            app.run().await?;
+            m2::db::conductors::unregister(&conductor.db, &conductor.host).await?;
+            Ok(())
+        }
+        Command::Dbsync { data_dir } => {
+            let db = startup::database(&config, &data_dir).await?;
+            m2::db::migrate(&db).await?;
+            tracing::info!("database schema is up to date");
+            Ok(())
+        }
+        Command::SampleConfig => Ok(()),
+    }
+}

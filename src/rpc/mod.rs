@@ -1,0 +1,127 @@
+//! RPC between the API and the conductors.
+//!
+//! Every operation the API asks of a conductor is a [`Request`]: a serialisable value, so
+//! that the same requests travel in process (`m2 standalone`) or over a message broker.
+//! A transport implements [`Transport`]; the conductor side implements [`Handler`].
+
+pub mod local;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::drivers::PowerAction;
+use crate::error::Result;
+
+/// An operation on a node, addressed by the node's UUID.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", content = "args", rename_all = "snake_case")]
+pub enum Request {
+    /// Writes changed fields (wire names → new values) under the node's lock.
+    UpdateNode {
+        node: String,
+        changes: Map<String, Value>,
+    },
+    /// Deletes the node with its ports, portgroups and volume records.
+    DestroyNode {
+        node: String,
+    },
+    /// Changes the power state; answers once accepted.
+    ChangePowerState {
+        node: String,
+        action: PowerAction,
+        timeout: Option<u64>,
+    },
+    /// A provision verb; answers once accepted.
+    Provision {
+        node: String,
+        verb: String,
+        #[serde(default)]
+        args: Map<String, Value>,
+    },
+    /// Runs every interface's `validate`.
+    Validate {
+        node: String,
+    },
+    SetBootDevice {
+        node: String,
+        device: String,
+        persistent: bool,
+    },
+    GetBootDevice {
+        node: String,
+    },
+    GetSupportedBootDevices {
+        node: String,
+    },
+    InjectNmi {
+        node: String,
+    },
+    SetConsoleMode {
+        node: String,
+        enabled: bool,
+    },
+    GetConsole {
+        node: String,
+    },
+    VifAttach {
+        node: String,
+        vif: Map<String, Value>,
+    },
+    VifDetach {
+        node: String,
+        vif_id: String,
+    },
+    VifList {
+        node: String,
+    },
+    /// Replaces the node's traits (`replace`) or adds to them.
+    SetTraits {
+        node: String,
+        traits: Vec<String>,
+        replace: bool,
+    },
+    /// Removes one trait, or all when `name` is `None`.
+    RemoveTraits {
+        node: String,
+        name: Option<String>,
+    },
+}
+
+impl Request {
+    /// The node the request is about.
+    pub fn node(&self) -> &str {
+        match self {
+            Request::UpdateNode { node, .. }
+            | Request::DestroyNode { node }
+            | Request::ChangePowerState { node, .. }
+            | Request::Provision { node, .. }
+            | Request::Validate { node }
+            | Request::SetBootDevice { node, .. }
+            | Request::GetBootDevice { node }
+            | Request::GetSupportedBootDevices { node }
+            | Request::InjectNmi { node }
+            | Request::SetConsoleMode { node, .. }
+            | Request::GetConsole { node }
+            | Request::VifAttach { node, .. }
+            | Request::VifDetach { node, .. }
+            | Request::VifList { node }
+            | Request::SetTraits { node, .. }
+            | Request::RemoveTraits { node, .. } => node,
+        }
+    }
+}
+
+/// The conductor side: answers requests.
+#[async_trait]
+pub trait Handler: Send + Sync {
+    /// Handles one request; the answer is JSON (`null` when there is nothing to say).
+    async fn handle(&self, req: Request) -> Result<Value>;
+}
+
+/// The API side: delivers a request to the conductor that owns the node and waits for
+/// its answer.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    async fn call(&self, req: Request) -> Result<Value>;
+}
