@@ -5,6 +5,7 @@
 pub mod common;
 pub mod error;
 pub mod middleware;
+pub mod node_states;
 pub mod node_view;
 pub mod nodes;
 pub mod root;
@@ -38,4 +39,5 @@ pub fn resource(path: &str) -> actix_web::Resource {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     root::configure(cfg);
     nodes::configure(cfg);
+    node_states::configure(cfg);
 }

@@ -327,8 +327,12 @@ impl Conductor {
 impl Handler for Arc<Conductor> {
     async fn handle(&self, req: Request) -> Result<Value> {
         let span = tracing::info_span!("conductor", node = %req.node());
-        let _guard = span.enter();
-        drop(_guard);
+        tracing::Instrument::instrument(self.dispatch(req), span).await
+    }
+}
+
+impl Conductor {
+    async fn dispatch(self: &Arc<Self>, req: Request) -> Result<Value> {
         match req {
             Request::UpdateNode { node, changes } => self.update_node(&node, changes).await,
             Request::DestroyNode { node } => self.destroy_node(&node).await,
