@@ -702,13 +702,12 @@ macro_rules! enabled_interfaces {
             ty: OptType::List,
             default: Def::Text($default),
             help: concat!(
-                "Specify the list of ",
+                "Implementations of the ",
                 $name,
-                " interfaces to load during service initialization. Nodes may \
-                 only use an enabled ",
+                " interface that nodes may use, comma separated. The default \
+                 ",
                 $name,
-                " interface, and an interface that is not enabled cannot be \
-                 set as the default."
+                " interface must be one of them."
             ),
             slot: |c| Slot::List(&mut c.default.interfaces[InterfaceKind::$kind].enabled),
         }
@@ -724,15 +723,14 @@ macro_rules! default_interface {
             ty: OptType::Str(StrCheck::Name),
             default: Def::Unset,
             help: concat!(
-                "Default ",
+                "The ",
                 $name,
-                " interface to be used for nodes that do not have the ",
+                " interface given to a node created without ",
                 $name,
-                "_interface field set. Must be one of enabled_",
+                "_interface. Must be listed in enabled_",
                 $name,
-                "_interfaces. If unset, the first enabled ",
-                $name,
-                " interface that the node's hardware type supports is used."
+                "_interfaces. When unset, a node gets the first implementation \
+                 its hardware type prefers among the enabled ones."
             ),
             slot: |c| Slot::OptStr(&mut c.default.interfaces[InterfaceKind::$kind].default),
         }
@@ -747,11 +745,10 @@ static OPTIONS: &[OptSpec] = &[
         key: "host",
         ty: OptType::Str(StrCheck::Name),
         default: Def::Hostname,
-        help: "Name of this node, used to identify this conductor. It need not \
-               be a hostname, FQDN or IP address, but must not contain \
-               whitespace. Defaults to the machine's hostname (read from \
-               /proc/sys/kernel/hostname), or \"localhost\" if that cannot be \
-               read.",
+        help: "Identity of this m2 service: written into the node reservations \
+               it takes and shown as the node's conductor. Any string without \
+               whitespace; the machine's hostname (from \
+               /proc/sys/kernel/hostname, else \"localhost\") when unset.",
         slot: |c| Slot::Str(&mut c.default.host),
     },
     OptSpec {
@@ -759,8 +756,8 @@ static OPTIONS: &[OptSpec] = &[
         key: "debug",
         ty: OptType::Bool,
         default: Def::Text("false"),
-        help: "If set to true, the logging level will be set to DEBUG instead of \
-               the default INFO level.",
+        help: "Log at debug level instead of info (RUST_LOG, when set, takes \
+               precedence).",
         slot: |c| Slot::Bool(&mut c.default.debug),
     },
     OptSpec {
@@ -768,9 +765,8 @@ static OPTIONS: &[OptSpec] = &[
         key: "enabled_hardware_types",
         ty: OptType::List,
         default: Def::Text("fake-hardware"),
-        help: "Specify the list of hardware types to load during service \
-               initialization. Nodes may only use an enabled hardware type. \
-               Must not be empty.",
+        help: "Hardware types this m2 serves, comma separated. A node's driver \
+               must be one of them. At least one is required.",
         slot: |c| Slot::List(&mut c.default.enabled_hardware_types),
     },
     enabled_interfaces!(Bios, "bios", "fake,no-bios"),
@@ -804,10 +800,9 @@ static OPTIONS: &[OptSpec] = &[
         key: "transport_url",
         ty: OptType::Str(StrCheck::Url(&[])),
         default: Def::Unset,
-        help: "The network address and optional user credentials for connecting \
-               to the messaging backend, in URL format, for example \
-               rabbit://guest:guest@127.0.0.1:5672/. Reserved for the amqp RPC \
-               transport; unused while rpc_transport is \"none\".",
+        help: "URL of the message broker that carries RPC between m2 api and the \
+               conductors, e.g. rabbit://guest:guest@127.0.0.1:5672/. Only \
+               read when rpc_transport is \"amqp\".",
         slot: |c| Slot::OptStr(&mut c.default.transport_url),
     },
     OptSpec {
@@ -837,7 +832,7 @@ static OPTIONS: &[OptSpec] = &[
         key: "host_ip",
         ty: OptType::IpAddr,
         default: Def::Text("0.0.0.0"),
-        help: "The IP address on which the API listens.",
+        help: "Address the API listens on.",
         slot: |c| Slot::Ip(&mut c.api.host_ip),
     },
     OptSpec {
@@ -848,7 +843,7 @@ static OPTIONS: &[OptSpec] = &[
             max: u16::MAX as u64,
         },
         default: Def::Text("6385"),
-        help: "The TCP port on which the API listens.",
+        help: "TCP port the API listens on (0 picks a free port).",
         slot: |c| Slot::U16(&mut c.api.port),
     },
     OptSpec {
@@ -859,9 +854,8 @@ static OPTIONS: &[OptSpec] = &[
             max: u32::MAX as u64,
         },
         default: Def::Text("1000"),
-        help: "The maximum number of items returned in a single response from a \
-               collection resource; larger limits requested by clients are \
-               reduced to it.",
+        help: "Largest page a list request returns; a client asking for more \
+               gets this many and a link to the next page.",
         slot: |c| Slot::U32(&mut c.api.max_limit),
     },
     OptSpec {
@@ -869,9 +863,9 @@ static OPTIONS: &[OptSpec] = &[
         key: "public_endpoint",
         ty: OptType::Str(StrCheck::Url(&["http", "https"])),
         default: Def::Unset,
-        help: "Public URL to use when building the links to the API resources, \
-               for example \"https://ironic.example.com:6385\". If unset, the \
-               base URL of the request is used.",
+        help: "Base URL written into the links of API responses, e.g. \
+               \"https://baremetal.example.com:6385\". When unset, links use the \
+               scheme and host the request came in on.",
         slot: |c| Slot::OptStr(&mut c.api.public_endpoint),
     },
     OptSpec {
@@ -882,8 +876,7 @@ static OPTIONS: &[OptSpec] = &[
             max: usize::MAX as u64,
         },
         default: Def::Unset,
-        help: "Number of workers for the API service. If unset, the number of \
-               CPUs available is used.",
+        help: "HTTP worker threads of the API; one per CPU when unset.",
         slot: |c| Slot::OptUsize(&mut c.api.api_workers),
     },
     OptSpec {
@@ -905,12 +898,9 @@ static OPTIONS: &[OptSpec] = &[
         key: "automated_clean",
         ty: OptType::Bool,
         default: Def::Text("true"),
-        help: "Enables or disables automated cleaning. Automated cleaning is a \
-               configurable set of steps, such as erasing disk drives, that are \
-               performed on the node to ensure it is in a baseline state and \
-               ready to be deployed to. This is done after instance deletion as \
-               well as during the transition from a \"manageable\" to \
-               \"available\" state.",
+        help: "Run the automated clean steps of a node's deploy interface when \
+               it is made available (provide) and after each undeploy. A node's \
+               own automated_clean field overrides this.",
         slot: |c| Slot::Bool(&mut c.conductor.automated_clean),
     },
     OptSpec {
@@ -921,7 +911,7 @@ static OPTIONS: &[OptSpec] = &[
             max: u64::MAX,
         },
         default: Def::Text("10"),
-        help: "Seconds between conductor heart beats.",
+        help: "Seconds between two heartbeats a conductor writes to the database.",
         slot: |c| Slot::U64(&mut c.conductor.heartbeat_interval),
     },
     OptSpec {
@@ -932,9 +922,8 @@ static OPTIONS: &[OptSpec] = &[
             max: u64::MAX,
         },
         default: Def::Text("60"),
-        help: "Maximum time (in seconds) since the last check-in of a conductor. \
-               A conductor is considered inactive when this time has been \
-               exceeded.",
+        help: "Seconds without a heartbeat after which a conductor counts as \
+               dead and its nodes are taken over.",
         slot: |c| Slot::U64(&mut c.conductor.heartbeat_timeout),
     },
     OptSpec {
@@ -945,8 +934,8 @@ static OPTIONS: &[OptSpec] = &[
             max: u64::MAX,
         },
         default: Def::Text("60"),
-        help: "Interval between syncing the node power state to the database, in \
-               seconds. Set to 0 to disable syncing.",
+        help: "Seconds between two comparisons of each idle node's recorded \
+               power state with its hardware; 0 turns the check off.",
         slot: |c| Slot::U64(&mut c.conductor.sync_power_state_interval),
     },
     OptSpec {
@@ -954,9 +943,9 @@ static OPTIONS: &[OptSpec] = &[
         key: "conductor_group",
         ty: OptType::Str(StrCheck::ConductorGroup),
         default: Def::Text(""),
-        help: "Name of the conductor group to join: up to 255 letters, digits, \
-               dots, hyphens and underscores. This conductor will only manage \
-               nodes with a matching \"conductor_group\" field set on the node.",
+        help: "Conductor group this conductor serves: it only takes nodes whose \
+               conductor_group field equals it. Up to 255 letters, digits, dots, \
+               hyphens and underscores.",
         slot: |c| Slot::Str(&mut c.conductor.conductor_group),
     },
     OptSpec {
@@ -967,8 +956,8 @@ static OPTIONS: &[OptSpec] = &[
             max: u64::MAX,
         },
         default: Def::Text("1800"),
-        help: "Timeout (seconds) to wait for a callback from a deploy ramdisk. \
-               Set to 0 to disable the timeout.",
+        help: "Seconds a node may stay in \"wait call-back\" before its deploy \
+               fails; 0 waits forever.",
         slot: |c| Slot::U64(&mut c.conductor.deploy_callback_timeout),
     },
     OptSpec {
@@ -979,10 +968,8 @@ static OPTIONS: &[OptSpec] = &[
             max: u64::MAX,
         },
         default: Def::Text("1800"),
-        help: "Timeout (seconds) to wait for a callback from the ramdisk doing \
-               the cleaning. If the timeout is reached the node will be put in \
-               the \"clean failed\" provision state. Set to 0 to disable the \
-               timeout.",
+        help: "Seconds a node may stay in \"clean wait\" before it moves to \
+               \"clean failed\"; 0 waits forever.",
         slot: |c| Slot::U64(&mut c.conductor.clean_callback_timeout),
     },
     OptSpec {
@@ -990,9 +977,9 @@ static OPTIONS: &[OptSpec] = &[
         key: "force_power_state_during_sync",
         ty: OptType::Bool,
         default: Def::Text("true"),
-        help: "During the power state sync, should the hardware power state be \
-               set to the state recorded in the database (true) or should the \
-               database be updated based on the hardware state (false).",
+        help: "When the power state sync finds a node's hardware in another power \
+               state than recorded: true puts the hardware back in the recorded \
+               state, false records the hardware's state.",
         slot: |c| Slot::Bool(&mut c.conductor.force_power_state_during_sync),
     },
     OptSpec {
@@ -1003,9 +990,8 @@ static OPTIONS: &[OptSpec] = &[
             max: usize::MAX as u64,
         },
         default: Def::Text("100"),
-        help: "The size of the workers pool: the maximum number of long-running \
-               tasks (deployments, cleaning, power state syncs) that a conductor \
-               runs at once.",
+        help: "Most long-running node operations (deploys, cleaning, power \
+               syncs) one conductor runs at the same time.",
         slot: |c| Slot::Usize(&mut c.conductor.workers_pool_size),
     },
     // [database]
@@ -1029,8 +1015,8 @@ static OPTIONS: &[OptSpec] = &[
             max: u32::MAX as u64,
         },
         default: Def::Unset,
-        help: "Maximum number of SQL connections to keep open in a pool. If \
-               unset, the database driver's default is used.",
+        help: "Most database connections m2 keeps open; 8 for SQLite and 16 \
+               otherwise when unset.",
         slot: |c| Slot::OptU32(&mut c.database.max_pool_size),
     },
 ];

@@ -69,17 +69,33 @@ pub async fn sync_power_states(c: &Arc<Conductor>) -> Result<()> {
         match power.get_power_state(&task.node).await {
             Ok(actual) => {
                 let recorded = task.node.power_state.as_deref().and_then(PowerState::parse);
-                if recorded != Some(actual) {
-                    tracing::warn!(
-                        node = %task.node.uuid,
-                        recorded = ?recorded,
-                        actual = actual.as_str(),
-                        "power state changed out of band; recording it"
-                    );
-                    task.node.power_state = Some(actual.as_str().to_owned());
-                    if let Err(e) = task.save().await {
-                        tracing::error!(node = %task.node.uuid, error = %e, "could not save power state");
+                match recorded {
+                    Some(want)
+                        if want != actual && c.config.conductor.force_power_state_during_sync =>
+                    {
+                        tracing::warn!(
+                            node = %task.node.uuid,
+                            recorded = want.as_str(),
+                            actual = actual.as_str(),
+                            "power state changed out of band; restoring the recorded state"
+                        );
+                        if let Err(e) = power.set_power_state(&mut task.node, want, None).await {
+                            tracing::error!(node = %task.node.uuid, error = %e, "could not restore power state");
+                        }
                     }
+                    Some(want) if want != actual => {
+                        tracing::warn!(
+                            node = %task.node.uuid,
+                            recorded = want.as_str(),
+                            actual = actual.as_str(),
+                            "power state changed out of band; recording it"
+                        );
+                        task.node.power_state = Some(actual.as_str().to_owned());
+                        if let Err(e) = task.save().await {
+                            tracing::error!(node = %task.node.uuid, error = %e, "could not save power state");
+                        }
+                    }
+                    _ => {}
                 }
             }
             Err(e) => {
