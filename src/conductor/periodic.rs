@@ -40,6 +40,9 @@ pub fn spawn(c: Arc<Conductor>) -> tokio::task::JoinHandle<()> {
                     if let Err(e) = sync_power_states(&c).await {
                         tracing::error!(error = %e, "power state sync failed");
                     }
+                    if let Err(e) = fail_timed_out_waits(&c).await {
+                        tracing::error!(error = %e, "call-back timeout check failed");
+                    }
                 }
             }
         }
@@ -103,6 +106,54 @@ pub async fn sync_power_states(c: &Arc<Conductor>) -> Result<()> {
             }
         }
         task.release().await;
+    }
+    Ok(())
+}
+
+/// Fails nodes that waited for a call-back longer than the configured timeout.
+pub async fn fail_timed_out_waits(c: &Arc<Conductor>) -> Result<()> {
+    use super::states::ProvisionState;
+    let checks = [
+        (
+            ProvisionState::DeployWait,
+            c.config.conductor.deploy_callback_timeout,
+        ),
+        (
+            ProvisionState::CleanWait,
+            c.config.conductor.clean_callback_timeout,
+        ),
+    ];
+    for (state, timeout) in checks {
+        if timeout == 0 {
+            continue;
+        }
+        let waiting = nodes::all(
+            &c.db,
+            &nodes::NodeFilter {
+                provision_state: Some(state.as_str().to_owned()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let deadline = chrono::Utc::now() - chrono::Duration::seconds(timeout as i64);
+        for n in waiting {
+            if n.reservation.is_some() || n.provision_updated_at.is_some_and(|t| t > deadline) {
+                continue;
+            }
+            let Ok(mut task) = Task::acquire(c, &n.uuid, "call-back timeout").await else {
+                continue;
+            };
+            if task.provision_state().ok() == Some(state) {
+                let msg = format!(
+                    "Timeout reached while waiting for a call-back in state \"{state}\" \
+                     ({timeout} s)."
+                );
+                if let Err(e) = task.fail(&msg).await {
+                    tracing::error!(node = %n.uuid, error = %e, "could not fail timed-out node");
+                }
+            }
+            task.release().await;
+        }
     }
     Ok(())
 }
