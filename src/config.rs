@@ -1627,7 +1627,7 @@ mod tests {
             assert_eq!(line, line.trim_end());
         }
         assert!(sample.contains(
-            "\n\n# The TCP port on which the API listens.\n\
+            "\n\n# TCP port the API listens on (0 picks a free port).\n\
              # (integer value, from 0 to 65535) default: 6385\n#port = 6385\n"
         ));
         assert!(sample.contains("\n#enabled_inspect_interfaces = fake,no-inspect\n"));
