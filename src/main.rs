@@ -42,6 +42,8 @@ enum Command {
     },
     /// Prints a commented sample configuration file.
     SampleConfig,
+    /// Prints the OpenAPI document of the API (kept in api-ref/openapi.json).
+    Openapi,
 }
 
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
@@ -60,9 +62,24 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Command::SampleConfig = cli.command {
-        print!("{}", config::sample_config());
-        return std::process::ExitCode::SUCCESS;
+    match cli.command {
+        Command::SampleConfig => {
+            print!("{}", config::sample_config());
+            return std::process::ExitCode::SUCCESS;
+        }
+        Command::Openapi => {
+            return match m2::api::openapi::document().to_pretty_json() {
+                Ok(doc) => {
+                    println!("{doc}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("m2: cannot render the OpenAPI document: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
     }
     let config = match load_config(cli.config_file.as_ref()) {
         Ok(c) => Arc::new(c),
@@ -110,6 +127,6 @@ async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
             tracing::info!("database schema is up to date");
             Ok(())
         }
-        Command::SampleConfig => Ok(()),
+        Command::SampleConfig | Command::Openapi => Ok(()),
     }
 }

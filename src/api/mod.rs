@@ -8,6 +8,7 @@ pub mod middleware;
 pub mod node_states;
 pub mod node_view;
 pub mod nodes;
+pub mod openapi;
 pub mod root;
 pub mod version;
 
@@ -40,4 +41,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     root::configure(cfg);
     nodes::configure(cfg);
     node_states::configure(cfg);
+}
+
+/// OpenAPI documents of resource modules, merged into `openapi::document`.
+pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
+    Vec::new()
 }

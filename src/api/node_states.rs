@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::common::{self, Ctx};
 use super::nodes::lookup;
+use super::openapi::ErrorBody;
 use super::version::Feature;
 use super::{AppState, resource};
 use crate::conductor::states::{ProvisionState, Verb};
@@ -52,7 +53,8 @@ fn only_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(
     }
 }
 
-async fn states(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
+#[utoipa::path(get, path = "/v1/nodes/{node}/states", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "Power, provision and console state"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+pub async fn states(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     let n = lookup(&state, &ctx, &path).await?;
     let mut out = Map::new();
     out.insert("console_enabled".into(), json!(n.console_enabled));
@@ -75,7 +77,8 @@ async fn states(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> 
     Ok(HttpResponse::Ok().json(Value::Object(out)))
 }
 
-async fn set_power(
+#[utoipa::path(put, path = "/v1/nodes/{node}/states/power", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "target: power on, power off, rebooting, soft power off or soft rebooting; timeout in seconds (soft actions and timeout from 1.27)"), responses((status = 202, description = "Accepted; poll the node states"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn set_power(
     state: State,
     ctx: Ctx,
     path: NodePath,
@@ -117,7 +120,8 @@ async fn set_power(
     Ok(accepted(&ctx, &n.uuid))
 }
 
-async fn set_provision(
+#[utoipa::path(put, path = "/v1/nodes/{node}/states/provision", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "target: active, deleted, rebuild, manage (1.4), provide (1.4), inspect (1.6), abort (1.13), clean (1.15, with clean_steps), adopt (1.17), rescue and unrescue (1.38, rescue with rescue_password); configdrive with active or rebuild"), responses((status = 202, description = "Accepted; the node moves to the transient state"), (status = 400, description = "Illegal transition or invalid input; nothing changed", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Verb needs a newer microversion", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn set_provision(
     state: State,
     ctx: Ctx,
     path: NodePath,
@@ -229,13 +233,15 @@ async fn set_provision(
     Ok(accepted(&ctx, &n.uuid))
 }
 
-async fn get_console(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
+#[utoipa::path(get, path = "/v1/nodes/{node}/states/console", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "console_enabled and console_info"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+pub async fn get_console(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     let n = lookup(&state, &ctx, &path).await?;
     let info = state.rpc.call(Request::GetConsole { node: n.uuid }).await?;
     Ok(HttpResponse::Ok().json(info))
 }
 
-async fn set_console(
+#[utoipa::path(put, path = "/v1/nodes/{node}/states/console", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "enabled: true or false"), responses((status = 202, description = "Accepted"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn set_console(
     state: State,
     ctx: Ctx,
     path: NodePath,
@@ -263,7 +269,8 @@ async fn set_console(
     Ok(accepted(&ctx, &n.uuid))
 }
 
-async fn validate(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
+#[utoipa::path(get, path = "/v1/nodes/{node}/validate", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "Per interface: result true or false and a reason"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+pub async fn validate(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     let n = lookup(&state, &ctx, &path).await?;
     let mut result = state.rpc.call(Request::Validate { node: n.uuid }).await?;
     if let Some(m) = result.as_object_mut() {
@@ -281,7 +288,8 @@ async fn validate(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse
     Ok(HttpResponse::Ok().json(result))
 }
 
-async fn set_maintenance(
+#[utoipa::path(put, path = "/v1/nodes/{node}/maintenance", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "reason: optional string"), responses((status = 202, description = "Maintenance mode on"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn set_maintenance(
     state: State,
     ctx: Ctx,
     path: NodePath,
@@ -316,7 +324,8 @@ async fn set_maintenance(
     Ok(HttpResponse::Accepted().finish())
 }
 
-async fn unset_maintenance(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
+#[utoipa::path(delete, path = "/v1/nodes/{node}/maintenance", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 202, description = "Maintenance mode off; reason and fault cleared"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn unset_maintenance(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     let n = lookup(&state, &ctx, &path).await?;
     let mut changes = Map::new();
     changes.insert("maintenance".into(), json!(false));
@@ -331,7 +340,8 @@ async fn unset_maintenance(state: State, ctx: Ctx, path: NodePath) -> Result<Htt
     Ok(HttpResponse::Accepted().finish())
 }
 
-async fn get_boot_device(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
+#[utoipa::path(get, path = "/v1/nodes/{node}/management/boot_device", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "boot_device and persistent"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+pub async fn get_boot_device(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     let n = lookup(&state, &ctx, &path).await?;
     Ok(HttpResponse::Ok().json(
         state
@@ -341,7 +351,8 @@ async fn get_boot_device(state: State, ctx: Ctx, path: NodePath) -> Result<HttpR
     ))
 }
 
-async fn supported_boot_devices(
+#[utoipa::path(get, path = "/v1/nodes/{node}/management/boot_device/supported", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "supported_boot_devices"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+pub async fn supported_boot_devices(
     state: State,
     ctx: Ctx,
     path: web::Path<String>,
@@ -355,7 +366,8 @@ async fn supported_boot_devices(
     ))
 }
 
-async fn set_boot_device(
+#[utoipa::path(put, path = "/v1/nodes/{node}/management/boot_device", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "boot_device (pxe, disk, ...) and persistent"), responses((status = 204, description = "Set"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn set_boot_device(
     state: State,
     ctx: Ctx,
     path: NodePath,
@@ -392,7 +404,8 @@ async fn set_boot_device(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn inject_nmi(
+#[utoipa::path(put, path = "/v1/nodes/{node}/management/inject_nmi", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 204, description = "NMI sent (1.29)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn inject_nmi(
     state: State,
     ctx: Ctx,
     path: NodePath,
@@ -408,13 +421,15 @@ async fn inject_nmi(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn list_vifs(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
+#[utoipa::path(get, path = "/v1/nodes/{node}/vifs", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "VIFs attached to the node (1.28)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+pub async fn list_vifs(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     gate(&ctx, Feature::Vifs)?;
     let n = lookup(&state, &ctx, &path).await?;
     Ok(HttpResponse::Ok().json(state.rpc.call(Request::VifList { node: n.uuid }).await?))
 }
 
-async fn attach_vif(
+#[utoipa::path(post, path = "/v1/nodes/{node}/vifs", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "id of the VIF, optionally port_uuid or portgroup_uuid"), responses((status = 204, description = "Attached to a free port"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn attach_vif(
     state: State,
     ctx: Ctx,
     path: NodePath,
@@ -441,7 +456,8 @@ async fn attach_vif(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn detach_vif(
+#[utoipa::path(delete, path = "/v1/nodes/{node}/vifs/{vif}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("vif" = String, Path, description = "VIF id")), responses((status = 204, description = "Detached"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn detach_vif(
     state: State,
     ctx: Ctx,
     path: web::Path<(String, String)>,
@@ -479,14 +495,16 @@ pub fn check_trait(t: &str) -> Result<()> {
 /// Ironic's limit on traits per node.
 const MAX_TRAITS: usize = 50;
 
-async fn list_traits(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
+#[utoipa::path(get, path = "/v1/nodes/{node}/traits", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "Traits (1.37)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+pub async fn list_traits(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     gate(&ctx, Feature::Traits)?;
     let n = lookup(&state, &ctx, &path).await?;
     let traits = crate::db::nodes::traits(&state.db, n.id).await?;
     Ok(HttpResponse::Ok().json(json!({ "traits": traits })))
 }
 
-async fn set_traits(
+#[utoipa::path(put, path = "/v1/nodes/{node}/traits", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "traits: the new list (at most 50)"), responses((status = 204, description = "Replaced"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn set_traits(
     state: State,
     ctx: Ctx,
     path: NodePath,
@@ -525,7 +543,8 @@ async fn set_traits(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn add_trait(
+#[utoipa::path(put, path = "/v1/nodes/{node}/traits/{trait}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("trait" = String, Path, description = "Trait name")), responses((status = 204, description = "Added"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn add_trait(
     state: State,
     ctx: Ctx,
     path: web::Path<(String, String)>,
@@ -551,7 +570,8 @@ async fn add_trait(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn remove_traits(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
+#[utoipa::path(delete, path = "/v1/nodes/{node}/traits", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 204, description = "All traits removed"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn remove_traits(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     gate(&ctx, Feature::Traits)?;
     let n = lookup(&state, &ctx, &path).await?;
     state
@@ -564,7 +584,8 @@ async fn remove_traits(state: State, ctx: Ctx, path: NodePath) -> Result<HttpRes
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn remove_trait(
+#[utoipa::path(delete, path = "/v1/nodes/{node}/traits/{trait}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("trait" = String, Path, description = "Trait name")), responses((status = 204, description = "Removed"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn remove_trait(
     state: State,
     ctx: Ctx,
     path: web::Path<(String, String)>,
@@ -582,13 +603,15 @@ async fn remove_trait(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn list_bios(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
+#[utoipa::path(get, path = "/v1/nodes/{node}/bios", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "BIOS settings (1.40)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+pub async fn list_bios(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     gate(&ctx, Feature::Bios)?;
     lookup(&state, &ctx, &path).await?;
     Ok(HttpResponse::Ok().json(json!({ "bios": [] })))
 }
 
-async fn show_bios(
+#[utoipa::path(get, path = "/v1/nodes/{node}/bios/{setting}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("setting" = String, Path, description = "Setting name")), responses((status = 200, description = "One BIOS setting"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+pub async fn show_bios(
     state: State,
     ctx: Ctx,
     path: web::Path<(String, String)>,

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::common::{self, Ctx, Page};
 use super::node_view::{self, Extras};
+use super::openapi::ErrorBody;
 use super::version::{ApiVersion, Feature};
 use super::{AppState, resource};
 use crate::conductor::states::ProvisionState;
@@ -232,15 +233,18 @@ async fn list_nodes(
     Ok(HttpResponse::Ok().json(Value::Object(body)))
 }
 
-async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
+#[utoipa::path(get, path = "/v1/nodes", tag = "Nodes", params(super::openapi::VersionHeaders, ("fields" = Option<String>, Query, description = "Comma-separated fields to return (1.8)"), ("detail" = Option<bool>, Query, description = "Return full nodes (1.43)"), ("limit" = Option<u32>, Query, description = "Page size, at most [api] max_limit"), ("marker" = Option<String>, Query, description = "UUID of the last node of the previous page"), ("sort_key" = Option<String>, Query, description = "Field to sort by"), ("sort_dir" = Option<String>, Query, description = "asc or desc"), ("provision_state" = Option<String>, Query, description = "Filter"), ("maintenance" = Option<bool>, Query, description = "Filter"), ("associated" = Option<bool>, Query, description = "Filter: has an instance"), ("instance_uuid" = Option<String>, Query, description = "Filter"), ("driver" = Option<String>, Query, description = "Filter"), ("resource_class" = Option<String>, Query, description = "Filter (1.21)"), ("conductor_group" = Option<String>, Query, description = "Filter (1.46)"), ("fault" = Option<String>, Query, description = "Filter (1.42)"), ("owner" = Option<String>, Query, description = "Filter (1.50)"), ("lessee" = Option<String>, Query, description = "Filter (1.65)")), responses((status = 200, description = "A page of nodes, with a next link when the page is full"), (status = 400, description = "Invalid filter, field or page parameter", body = ErrorBody), (status = 406, description = "A parameter needs a newer microversion", body = ErrorBody)))]
+pub async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
     list_nodes(&state, &ctx, &req, false).await
 }
 
-async fn list_detail(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
+#[utoipa::path(get, path = "/v1/nodes/detail", tag = "Nodes", params(super::openapi::VersionHeaders), responses((status = 200, description = "A page of nodes with every field; same filters as /v1/nodes")))]
+pub async fn list_detail(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
     list_nodes(&state, &ctx, &req, true).await
 }
 
-async fn show(
+#[utoipa::path(get, path = "/v1/nodes/{node}", tag = "Nodes", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("fields" = Option<String>, Query, description = "Fields to return (1.8)")), responses((status = 200, description = "The node", body = super::openapi::NodeSchema), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+pub async fn show(
     state: State,
     ctx: Ctx,
     req: HttpRequest,
@@ -353,6 +357,7 @@ fn blank_node(uuid: String, driver: String, state: ProvisionState) -> Node {
         vendor_interface: String::new(),
         created_at: chrono::Utc::now(),
         updated_at: None,
+        allocation_id: None,
     }
 }
 
@@ -408,7 +413,8 @@ fn schema_error(field: &str) -> Error {
     ))
 }
 
-async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse> {
+#[utoipa::path(post, path = "/v1/nodes", tag = "Nodes", params(super::openapi::VersionHeaders), request_body(content = super::openapi::NodeSchema, description = "driver is required; the writable fields of the negotiated version may be given"), responses((status = 201, description = "Created; new nodes start in enroll (available before 1.11)", body = super::openapi::NodeSchema), (status = 400, description = "Invalid input or driver not enabled", body = ErrorBody), (status = 409, description = "Name or UUID taken", body = ErrorBody)))]
+pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse> {
     let mut obj = common::parse_object(&body)?;
     for key in obj.keys() {
         let allowed = CREATE_FIELDS
@@ -657,7 +663,8 @@ pub fn patch_changes(
     Ok(changes)
 }
 
-async fn update(
+#[utoipa::path(patch, path = "/v1/nodes/{node}", tag = "Nodes", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("reset_interfaces" = Option<bool>, Query, description = "With a driver change, reset every interface to the new default (1.45)")), request_body(content = Vec<serde_json::Value>, description = "RFC 6902 patch with add, replace and remove; remove resets a field to its default"), responses((status = 200, description = "The updated node", body = super::openapi::NodeSchema), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn update(
     state: State,
     ctx: Ctx,
     req: HttpRequest,
@@ -713,7 +720,8 @@ async fn update(
     Ok(HttpResponse::Ok().json(render_one(&state, &ctx, &fresh, None).await?))
 }
 
-async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse> {
+#[utoipa::path(delete, path = "/v1/nodes/{node}", tag = "Nodes", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 204, description = "Deleted with its ports, portgroups and volume records"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse> {
     let n = lookup(&state, &ctx, &path).await?;
     state
         .rpc

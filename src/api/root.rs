@@ -17,7 +17,8 @@ fn version_doc(ctx: &Ctx) -> Value {
     })
 }
 
-async fn root(ctx: Ctx) -> HttpResponse {
+#[utoipa::path(get, path = "/", tag = "Version discovery", params(super::openapi::VersionHeaders), responses((status = 200, description = "The API versions served, with the newest microversion")))]
+pub async fn root(ctx: Ctx) -> HttpResponse {
     let v = version_doc(&ctx);
     HttpResponse::Ok().json(json!({
         "name": "OpenStack Bare Metal API (m2)",
@@ -34,7 +35,8 @@ fn collection_links(ctx: &Ctx, name: &str) -> Value {
     ])
 }
 
-async fn v1(ctx: Ctx) -> HttpResponse {
+#[utoipa::path(get, path = "/v1", tag = "Version discovery", params(super::openapi::VersionHeaders), responses((status = 200, description = "The v1 document: links to every collection")))]
+pub async fn v1(ctx: Ctx) -> HttpResponse {
     let mut doc = serde_json::Map::new();
     doc.insert("id".into(), json!("v1"));
     doc.insert(
