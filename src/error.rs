@@ -21,6 +21,10 @@ pub enum Error {
         "Node {node} is locked by host {host}, please retry after the current operation is completed."
     )]
     NodeLocked { node: String, host: String },
+    /// The node changed between the read a request's change was computed from and
+    /// the write (409); the API recomputes and retries before a client sees it.
+    #[error("Node {0} was changed by another request; please retry.")]
+    Stale(String),
     /// A uniqueness or dependency conflict (409).
     #[error("{0}")]
     Conflict(String),
@@ -66,7 +70,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::NotFound { .. } => 404,
-            Error::NodeLocked { .. } | Error::Conflict(_) => 409,
+            Error::NodeLocked { .. } | Error::Stale(_) | Error::Conflict(_) => 409,
             Error::Invalid(_) | Error::InvalidState(_) | Error::Unsupported(_) => 400,
             Error::NotAcceptable(_) => 406,
             Error::Forbidden(_) => 403,

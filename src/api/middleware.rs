@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse};
 use tracing::Instrument;
 
-use super::error::http_body;
+use super::error::{fault_body, http_body};
 use super::version::{self, ApiVersion};
 
 /// The request id of the current request, also stored in request extensions.
@@ -29,6 +29,34 @@ fn set(headers: &mut actix_web::http::header::HeaderMap, name: &'static str, val
     if let Ok(v) = HeaderValue::from_str(value) {
         headers.insert(HeaderName::from_static(name), v);
     }
+}
+
+/// Errors raised by the framework itself (a body over the size limit, a payload that
+/// could not be read) come with a plain-text body; they are rewritten into Ironic's
+/// error body so that every error a client sees has one format.
+fn ironic_error_body(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let Some(message) = res.response().error().map(|e| e.to_string()) else {
+        return res;
+    };
+    let is_json = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return res;
+    }
+    let status = res.status();
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "Request is too large.".to_owned()
+    } else {
+        message
+    };
+    let (req, _) = res.into_parts();
+    let resp = HttpResponse::build(status)
+        .content_type("application/json")
+        .body(fault_body(status.as_u16(), &message));
+    ServiceResponse::new(req, resp)
 }
 
 /// Request id, span, version negotiation and response headers.
@@ -52,11 +80,10 @@ pub async fn ironic_api(
         Ok(v) => {
             req.extensions_mut().insert(v);
             req.extensions_mut().insert(RequestId(request_id.clone()));
-            let mut res = next
-                .call(req)
-                .instrument(span.clone())
-                .await?
-                .map_into_boxed_body();
+            let mut res = match next.call(req).instrument(span.clone()).await {
+                Ok(res) => ironic_error_body(res.map_into_boxed_body()),
+                Err(e) => return Err(e),
+            };
             set(
                 res.headers_mut(),
                 "x-openstack-ironic-api-version",

@@ -2,7 +2,10 @@
 //! check the request, ask a conductor over RPC for anything that changes a node, and
 //! shape the response for the negotiated microversion.
 
+pub mod checks;
 pub mod common;
+pub mod conductors;
+pub mod drivers;
 pub mod error;
 pub mod middleware;
 pub mod node_states;
@@ -41,6 +44,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     root::configure(cfg);
     nodes::configure(cfg);
     node_states::configure(cfg);
+    conductors::configure(cfg);
+    drivers::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.

@@ -319,6 +319,7 @@ pub async fn set_maintenance(
         .call(Request::UpdateNode {
             node: n.uuid.clone(),
             changes,
+            base: Map::new(),
         })
         .await?;
     Ok(HttpResponse::Accepted().finish())
@@ -335,6 +336,7 @@ pub async fn unset_maintenance(state: State, ctx: Ctx, path: NodePath) -> Result
         .call(Request::UpdateNode {
             node: n.uuid.clone(),
             changes,
+            base: Map::new(),
         })
         .await?;
     Ok(HttpResponse::Accepted().finish())

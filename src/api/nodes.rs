@@ -378,8 +378,7 @@ fn resolve_interfaces(state: &AppState, n: &mut Node, explicit: &[InterfaceKind]
                 .config
                 .default
                 .enabled_hardware_types
-                .iter()
-                .any(|t| *t == n.driver)
+                .contains(&n.driver)
         })
         .ok_or_else(|| no_conductor(&n.driver, &n.conductor_group))?;
     for kind in InterfaceKind::ALL {
@@ -644,12 +643,11 @@ pub fn patch_changes(
                 .registry
                 .check_interface(&state.config, hw, kind, &current)
                 .is_ok();
-            if removed.contains(&field) || reset_all || !still_valid {
-                if let Some(d) = state.registry.default_for(&state.config, hw, kind)
-                    && d != current
-                {
-                    changes.insert(field, Value::String(d.to_owned()));
-                }
+            if (removed.contains(&field) || reset_all || !still_valid)
+                && let Some(d) = state.registry.default_for(&state.config, hw, kind)
+                && d != current
+            {
+                changes.insert(field, Value::String(d.to_owned()));
             }
         }
     }
@@ -663,29 +661,22 @@ pub fn patch_changes(
     Ok(changes)
 }
 
-#[utoipa::path(patch, path = "/v1/nodes/{node}", tag = "Nodes", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("reset_interfaces" = Option<bool>, Query, description = "With a driver change, reset every interface to the new default (1.45)")), request_body(content = Vec<serde_json::Value>, description = "RFC 6902 patch with add, replace and remove; remove resets a field to its default"), responses((status = 200, description = "The updated node", body = super::openapi::NodeSchema), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
-pub async fn update(
-    state: State,
-    ctx: Ctx,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse> {
-    let q = query(&req)?;
-    let reset = match q.get("reset_interfaces") {
-        Some(v) => {
-            gate(&ctx, Feature::ResetInterfaces, "reset_interfaces")?;
-            Some(common::parse_bool("reset_interfaces", v)?)
-        }
-        None => None,
-    };
-    let ops = common::parse_value(&body)?;
-    let n = lookup(&state, &ctx, &path).await?;
+/// How often a PATCH is recomputed when the node changed under it.
+const STALE_RETRIES: u32 = 5;
+
+/// The changed fields of a PATCH on `n` and the current values they replace.
+async fn node_changes(
+    state: &AppState,
+    ctx: &Ctx,
+    n: &Node,
+    ops: &Value,
+    reset: Option<bool>,
+) -> Result<(Map<String, Value>, Map<String, Value>)> {
     let chassis = match n.chassis_id {
         Some(id) => nodes::chassis_uuids(&state.db, &[id]).await?.remove(&id),
         None => None,
     };
-    let mut changes = patch_changes(&state, &ctx, &n, chassis, &ops, reset)?;
+    let mut changes = patch_changes(state, ctx, n, chassis, ops, reset)?;
     if let Some(c) = changes.remove("chassis_uuid") {
         let id = match c {
             Value::Null => Value::Null,
@@ -707,15 +698,54 @@ pub async fn update(
             changes.insert("chassis_id".into(), id);
         }
     }
-    if !changes.is_empty() {
-        state
+    let base = changes
+        .keys()
+        .map(|f| (f.clone(), node_fields::get(n, f).unwrap_or(Value::Null)))
+        .collect();
+    Ok((changes, base))
+}
+
+#[utoipa::path(patch, path = "/v1/nodes/{node}", tag = "Nodes", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("reset_interfaces" = Option<bool>, Query, description = "With a driver change, reset every interface to the new default (1.45)")), request_body(content = Vec<serde_json::Value>, description = "RFC 6902 patch with add, replace and remove; remove resets a field to its default"), responses((status = 200, description = "The updated node", body = super::openapi::NodeSchema), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+pub async fn update(
+    state: State,
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let q = query(&req)?;
+    let reset = match q.get("reset_interfaces") {
+        Some(v) => {
+            gate(&ctx, Feature::ResetInterfaces, "reset_interfaces")?;
+            Some(common::parse_bool("reset_interfaces", v)?)
+        }
+        None => None,
+    };
+    let ops = common::parse_value(&body)?;
+    // The changes are computed from a read of the node; the conductor writes them only
+    // if the node still has the values they were computed from, otherwise they are
+    // computed again from a fresh read.
+    let mut attempt = 0;
+    let n = loop {
+        let n = lookup(&state, &ctx, &path).await?;
+        let (changes, base) = node_changes(&state, &ctx, &n, &ops, reset).await?;
+        if changes.is_empty() {
+            break n;
+        }
+        let sent = state
             .rpc
             .call(Request::UpdateNode {
                 node: n.uuid.clone(),
                 changes,
+                base,
             })
-            .await?;
-    }
+            .await;
+        match sent {
+            Err(Error::Stale(_)) if attempt < STALE_RETRIES => attempt += 1,
+            Err(e) => return Err(e),
+            Ok(_) => break n,
+        }
+    };
     let fresh = nodes::get(&state.db, &n.uuid).await?;
     Ok(HttpResponse::Ok().json(render_one(&state, &ctx, &fresh, None).await?))
 }

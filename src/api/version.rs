@@ -225,11 +225,14 @@ impl Feature {
 mod tests {
     use super::*;
 
+    /// Ironic's header, OpenStack's header, and the negotiated minor or an error text.
+    type Case<'a> = (Option<&'a str>, Option<&'a str>, Result<u16, &'a str>);
+
     #[test]
     fn negotiation_table() {
         let max = format!("1.{MAX_MINOR}");
         let too_new = format!("1.{}", MAX_MINOR + 1);
-        let cases: &[(Option<&str>, Option<&str>, Result<u16, &str>)] = &[
+        let cases: &[Case] = &[
             (None, None, Ok(1)),
             (Some("1.1"), None, Ok(1)),
             (Some("1.46"), None, Ok(46)),

@@ -91,9 +91,17 @@ impl Conductor {
         self: &Arc<Self>,
         uuid: &str,
         changes: serde_json::Map<String, Value>,
+        base: serde_json::Map<String, Value>,
     ) -> Result<Value> {
         let mut task = Task::acquire(self, uuid, "node update").await?;
-        let result = self.apply_update(&mut task, changes).await;
+        let unchanged = base
+            .iter()
+            .all(|(field, old)| node_fields::get(&task.node, field).as_ref() == Some(old));
+        let result = if unchanged {
+            self.apply_update(&mut task, changes).await
+        } else {
+            Err(Error::Stale(task.node.uuid.clone()))
+        };
         task.release().await;
         result.map(|_| Value::Null)
     }
@@ -266,10 +274,8 @@ impl Conductor {
                 }
             }
             task.node.target_power_state = None;
-            if let Err(e) = task.save().await {
-                tracing::error!(node = %task.node.uuid, error = %e, "could not save power state");
-            }
-            task.release().await;
+            // A failed write is logged by `finish`; the reservation is released either way.
+            let _ = task.finish().await;
         });
         Ok(Value::Null)
     }
@@ -313,13 +319,13 @@ impl Conductor {
     {
         let mut task = Task::acquire(self, uuid, purpose).await?;
         let result = f(&mut task).await;
-        let saved = match &result {
-            Ok(_) => task.save().await,
-            Err(_) => Ok(()),
-        };
-        task.release().await;
-        saved?;
-        result.map(Into::into)
+        match result {
+            Ok(v) => task.finish().await.map(|_| v.into()),
+            Err(e) => {
+                task.release().await;
+                Err(e)
+            }
+        }
     }
 }
 
@@ -334,7 +340,11 @@ impl Handler for Arc<Conductor> {
 impl Conductor {
     async fn dispatch(self: &Arc<Self>, req: Request) -> Result<Value> {
         match req {
-            Request::UpdateNode { node, changes } => self.update_node(&node, changes).await,
+            Request::UpdateNode {
+                node,
+                changes,
+                base,
+            } => self.update_node(&node, changes, base).await,
             Request::DestroyNode { node } => self.destroy_node(&node).await,
             Request::ChangePowerState {
                 node,

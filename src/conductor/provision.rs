@@ -179,7 +179,8 @@ async fn run(mut task: Task, verb: Verb, args: Map<String, Value>) {
             tracing::error!(node = %uuid, error = %e, "provision work failed");
         }
     }
-    task.release().await;
+    // A failed write is logged by `finish`; the reservation is released either way.
+    let _ = task.finish().await;
 }
 
 async fn work(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Result<()> {
@@ -273,7 +274,7 @@ fn automated_clean_steps(task: &Task) -> Vec<CleanStep> {
     }
     let mut steps = task.drivers.deploy.clean_steps();
     steps.retain(|s| s.priority > 0);
-    steps.sort_by(|a, b| b.priority.cmp(&a.priority));
+    steps.sort_by_key(|s| std::cmp::Reverse(s.priority));
     steps
 }
 

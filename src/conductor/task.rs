@@ -153,6 +153,25 @@ impl Task {
         self.process_event(Event::Fail).await
     }
 
+    /// Writes the node and gives the reservation back in the same row write, so that
+    /// nobody sees the task's final state while the node is still reserved.
+    /// When the write fails the reservation is released on its own and the error
+    /// returned.
+    pub async fn finish(mut self) -> Result<()> {
+        self.node.reservation = None;
+        match nodes::save(&self.conductor.db, &mut self.node).await {
+            Ok(()) => {
+                self.released = true;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(node = %self.node.uuid, error = %e, "could not save the node");
+                self.release().await;
+                Err(e)
+            }
+        }
+    }
+
     /// Gives the reservation back.
     pub async fn release(mut self) {
         self.released = true;

@@ -1,12 +1,17 @@
 //! Persistence: connection set-up, migrations, entities and the queries the rest of m2
 //! uses. No other module builds SQL.
 
+pub mod allocations;
+pub mod chassis;
 pub mod conductors;
+pub mod deploy_templates;
 pub mod entities;
 pub mod migration;
 pub mod node_fields;
 pub mod nodes;
+pub mod paging;
 pub mod ports;
+pub mod volumes;
 
 use std::time::Duration;
 

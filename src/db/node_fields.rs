@@ -90,6 +90,7 @@ fn ts(t: &Option<chrono::DateTime<chrono::Utc>>) -> Value {
 pub fn get(n: &Node, field: &str) -> Option<Value> {
     Some(match field {
         "uuid" => json!(n.uuid),
+        "chassis_id" => json!(n.chassis_id),
         "name" => json!(n.name),
         "description" => json!(n.description),
         "driver" => json!(n.driver),

@@ -431,10 +431,10 @@ impl Registry {
         kind: InterfaceKind,
     ) -> Option<&'static str> {
         let usable = self.enabled_for(config, hw, kind);
-        if let Some(d) = config.default.default_interface(kind) {
-            if let Some(n) = usable.iter().find(|n| **n == d) {
-                return Some(n);
-            }
+        if let Some(d) = config.default.default_interface(kind)
+            && let Some(n) = usable.iter().find(|n| **n == d)
+        {
+            return Some(n);
         }
         usable.first().copied()
     }

@@ -18,9 +18,14 @@ use crate::error::Result;
 #[serde(tag = "method", content = "args", rename_all = "snake_case")]
 pub enum Request {
     /// Writes changed fields (wire names → new values) under the node's lock.
+    /// `base` holds the values the changes were computed from; when the node no longer
+    /// has them the conductor answers [`Error::Stale`](crate::error::Error::Stale)
+    /// and writes nothing, so concurrent PATCHes never lose each other's changes.
     UpdateNode {
         node: String,
         changes: Map<String, Value>,
+        #[serde(default)]
+        base: Map<String, Value>,
     },
     /// Deletes the node with its ports, portgroups and volume records.
     DestroyNode {

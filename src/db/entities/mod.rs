@@ -1,7 +1,10 @@
 //! Database entities, one per table. Dictionary-valued columns are JSON.
 
+pub mod allocation;
 pub mod chassis;
 pub mod conductor;
+pub mod deploy_template;
+pub mod deploy_template_step;
 pub mod node;
 pub mod node_trait;
 pub mod port;

@@ -66,6 +66,8 @@ pub struct Model {
     pub vendor_interface: String,
     pub created_at: DateTimeUtc,
     pub updated_at: Option<DateTimeUtc>,
+    /// The allocation holding the node, if any.
+    pub allocation_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Install and start everything m2's test suite needs, on Debian 12, as root.
+#
+# Idempotent: every step checks first and does nothing when its part is
+# already in place, so a second run takes a few seconds.
+#
+#   scripts/install-test-deps.sh            # everything
+#   M2_SKIP_APT=1 scripts/install-test-deps.sh   # leave system packages alone
+#
+# What it provides:
+#   * Debian packages (PostgreSQL, MariaDB, RabbitMQ, wrk, jq, curl, python3-venv)
+#   * PostgreSQL on 127.0.0.1:5432, trust auth, database `test`
+#   * MariaDB on 127.0.0.1:3306, root without password, database `test`
+#   * RabbitMQ on 127.0.0.1:5672 (guest/guest), best effort
+#   * <repo>/.venv with python-openstackclient, python-ironicclient, openstacksdk
+#   * cargo-nextest
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${M2_TEST_VENV:-$REPO_ROOT/.venv}"
+WAIT_SECONDS="${M2_SERVICE_WAIT_SECONDS:-60}"
+
+log() { printf '[install-test-deps] %s\n' "$*" >&2; }
+die() { printf '[install-test-deps] ERROR: %s\n' "$*" >&2; exit 1; }
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || die "run as root (or install sudo)"
+    SUDO="sudo"
+fi
+
+# ---------------------------------------------------------------------------
+# Debian packages
+# ---------------------------------------------------------------------------
+APT_PACKAGES=(
+    postgresql
+    mariadb-server
+    rabbitmq-server
+    wrk
+    jq
+    curl
+    python3-venv
+)
+# --- Storage / boot chain packages -----------------------------------------
+# Reserved for the end-to-end tests of the data path. Add them here when the
+# tests that use them land (see shared FACTS for the caveats of each):
+#   ceph ceph-common librbd-dev librados-dev libclang-dev   (RBD clones)
+#   tgt tgt-rbd            (iSCSI target; must not auto-start on 0.0.0.0)
+#   libiscsi-bin           (iscsi-ls, iscsi-inq for target checks)
+#   ipxe qemu-system-x86   (needs qemu-utils pinned to the bookworm version)
+#   openipmi ipmitool      (IPMI simulator for power interface tests)
+EXTRA_APT_PACKAGES=()
+# ---------------------------------------------------------------------------
+
+pkg_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
+}
+
+install_apt_packages() {
+    if [[ -n "${M2_SKIP_APT:-}" ]]; then
+        log "M2_SKIP_APT set: not touching Debian packages"
+        return
+    fi
+    local missing=() p
+    for p in "${APT_PACKAGES[@]}" "${EXTRA_APT_PACKAGES[@]}"; do
+        pkg_installed "$p" || missing+=("$p")
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        log "Debian packages: all present"
+        return
+    fi
+    log "Debian packages missing: ${missing[*]}"
+
+    # Packaged daemons (tgt, rabbitmq, ...) try to start on install, some
+    # listening on every address. Forbid that for the duration of the install;
+    # this script starts what the tests need itself, bound to loopback.
+    local policy=/usr/sbin/policy-rc.d created_policy=""
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\n# installed by m2 scripts/install-test-deps.sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+        $SUDO chmod 755 "$policy"
+        created_policy=1
+    fi
+    local rc=0
+    {
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends -o Dpkg::Options::=--force-confold "${missing[@]}"
+    } || rc=$?
+    if [[ -n $created_policy ]]; then
+        $SUDO rm -f "$policy"
+    fi
+    [[ $rc -eq 0 ]] || die "apt-get install failed (exit $rc)"
+}
+
+# ---------------------------------------------------------------------------
+# Services
+# ---------------------------------------------------------------------------
+tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_for() { # description, command...
+    local what=$1; shift
+    local deadline=$((SECONDS + WAIT_SECONDS))
+    until "$@" >/dev/null 2>&1; do
+        if ((SECONDS >= deadline)); then
+            return 1
+        fi
+        sleep 0.5
+    done
+    log "$what: ready"
+}
+
+pg_answers() { psql "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3" -tAc 'select 1'; }
+pg_local() { $SUDO runuser -u postgres -- psql -X -q -tA "$@"; }
+
+setup_postgres() {
+    local ver
+    ver=$(find /etc/postgresql -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort -V | tail -n1)
+    [[ -n $ver ]] || die "no PostgreSQL cluster configuration under /etc/postgresql"
+    if [[ ! -d /etc/postgresql/$ver/main ]]; then
+        log "creating PostgreSQL $ver cluster 'main'"
+        $SUDO pg_createcluster "$ver" main
+    fi
+    local hba=/etc/postgresql/$ver/main/pg_hba.conf
+    local need_reload=""
+    if ! grep -Eq '^[[:space:]]*host[[:space:]]+all[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+trust' "$hba"; then
+        log "PostgreSQL: allowing trust authentication from 127.0.0.1"
+        $SUDO sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+        need_reload=1
+    fi
+    if ! pg_lsclusters -h "$ver" main 2>/dev/null | awk '{print $4}' | grep -q online; then
+        log "starting PostgreSQL $ver"
+        $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+        need_reload=""
+    fi
+    if [[ -n $need_reload ]]; then
+        $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main reload
+    fi
+    wait_for "PostgreSQL on 127.0.0.1:5432" pg_answers || die "PostgreSQL did not answer on 127.0.0.1:5432 within ${WAIT_SECONDS}s"
+    if [[ -z $(pg_local -c "select 1 from pg_database where datname = 'test'") ]]; then
+        log "PostgreSQL: creating database test"
+        pg_local -c 'create database test'
+    fi
+}
+
+my_answers() { mariadb --protocol=tcp -h 127.0.0.1 -P 3306 -uroot --connect-timeout=3 -e 'select 1'; }
+my_socket_up() { mariadb-admin --protocol=socket -uroot ping; }
+
+setup_mariadb() {
+    if ! my_answers >/dev/null 2>&1 && ! my_socket_up >/dev/null 2>&1; then
+        log "starting MariaDB"
+        $SUDO install -d -o mysql -g mysql -m 755 /run/mysqld
+        $SUDO start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+        wait_for "MariaDB socket" my_socket_up || die "MariaDB did not start within ${WAIT_SECONDS}s"
+    fi
+    if ! my_answers >/dev/null 2>&1; then
+        # Debian's default root account authenticates only over the unix
+        # socket; tests connect over TCP as root without a password.
+        log "MariaDB: allowing root without password from 127.0.0.1"
+        $SUDO mariadb --protocol=socket -uroot -e \
+            "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;"
+    fi
+    wait_for "MariaDB on 127.0.0.1:3306" my_answers || die "MariaDB did not answer on 127.0.0.1:3306 within ${WAIT_SECONDS}s"
+    mariadb --protocol=tcp -h 127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS test'
+}
+
+setup_rabbitmq() {
+    # Only the messaging tests need it; a failure here is reported, not fatal.
+    if tcp_open 127.0.0.1 5672; then
+        log "RabbitMQ on 127.0.0.1:5672: ready"
+        return
+    fi
+    if ! command -v rabbitmq-server >/dev/null; then
+        log "WARNING: rabbitmq-server not installed; messaging tests will skip"
+        return
+    fi
+    log "starting RabbitMQ"
+    $SUDO rabbitmq-server -detached >/dev/null 2>&1 || true
+    wait_for "RabbitMQ on 127.0.0.1:5672" tcp_open 127.0.0.1 5672 ||
+        log "WARNING: RabbitMQ did not answer on 127.0.0.1:5672 within ${WAIT_SECONDS}s"
+}
+
+# ---------------------------------------------------------------------------
+# Python clients
+# ---------------------------------------------------------------------------
+PY_PACKAGES=(python-openstackclient python-ironicclient openstacksdk)
+
+venv_ok() {
+    [[ -x $VENV/bin/openstack && -x $VENV/bin/python ]] &&
+        "$VENV/bin/python" -c 'import openstack, ironicclient, openstackclient' 2>/dev/null
+}
+
+setup_venv() {
+    if venv_ok; then
+        log "Python venv $VENV: present ($(tr '\n' ' ' <"$VENV/m2-client-versions.txt" 2>/dev/null))"
+        return
+    fi
+    local py
+    py=$(command -v python3 || true)
+    [[ -n $py ]] || die "python3 not found"
+    if [[ ! -x $VENV/bin/python ]]; then
+        log "creating Python venv at $VENV with $py"
+        "$py" -m venv "$VENV"
+    fi
+    log "installing ${PY_PACKAGES[*]} into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+    venv_ok || die "the venv at $VENV does not import the OpenStack clients"
+    {
+        "$VENV/bin/openstack" --version 2>&1
+        "$VENV/bin/python" - <<'EOF'
+from importlib.metadata import version
+for dist in ("python-ironicclient", "openstacksdk", "keystoneauth1", "osc-lib"):
+    print(f"{dist} {version(dist)}")
+EOF
+    } >"$VENV/m2-client-versions.txt"
+    log "installed: $(tr '\n' ' ' <"$VENV/m2-client-versions.txt")"
+}
+
+# ---------------------------------------------------------------------------
+# Rust tools
+# ---------------------------------------------------------------------------
+setup_nextest() {
+    command -v cargo >/dev/null || die "cargo not found (install the Rust toolchain with rustup)"
+    if cargo nextest --version >/dev/null 2>&1; then
+        log "cargo-nextest: $(cargo nextest --version 2>/dev/null | head -n1)"
+        return
+    fi
+    log "installing cargo-nextest"
+    cargo install cargo-nextest --locked
+}
+
+main() {
+    local start=$SECONDS
+    install_apt_packages
+    setup_postgres
+    setup_mariadb
+    setup_rabbitmq
+    setup_venv
+    setup_nextest
+    log "done in $((SECONDS - start))s"
+}
+
+main "$@"

@@ -1,0 +1,1 @@
+"""Tempest plugin with m2's own Bare Metal API scenario tests."""
