@@ -5,10 +5,14 @@
 # already in place, so a second run takes a few seconds.
 #
 #   scripts/install-test-deps.sh            # everything
+#   scripts/install-test-deps.sh packages   # only some steps: packages postgres
+#                                           #   mariadb rabbitmq venv nextest
 #   M2_SKIP_APT=1 scripts/install-test-deps.sh   # leave system packages alone
 #
 # What it provides:
 #   * Debian packages (PostgreSQL, MariaDB, RabbitMQ, wrk, jq, curl, python3-venv)
+#     and the boot chain used by tests/harness/ (Ceph, tgt, iPXE, QEMU, OpenIPMI,
+#     syslinux, busybox, a Debian kernel); none of their daemons is started
 #   * PostgreSQL on 127.0.0.1:5432, trust auth, database `test`
 #   * MariaDB on 127.0.0.1:3306, root without password, database `test`
 #   * RabbitMQ on 127.0.0.1:5672 (guest/guest), best effort
@@ -41,19 +45,64 @@ APT_PACKAGES=(
     curl
     python3-venv
 )
-# --- Storage / boot chain packages -----------------------------------------
-# Reserved for the end-to-end tests of the data path. Add them here when the
-# tests that use them land (see shared FACTS for the caveats of each):
-#   ceph ceph-common librbd-dev librados-dev libclang-dev   (RBD clones)
-#   tgt tgt-rbd            (iSCSI target; must not auto-start on 0.0.0.0)
-#   libiscsi-bin           (iscsi-ls, iscsi-inq for target checks)
-#   ipxe qemu-system-x86   (needs qemu-utils pinned to the bookworm version)
-#   openipmi ipmitool      (IPMI simulator for power interface tests)
-EXTRA_APT_PACKAGES=()
+# --- Storage / boot chain packages (tests/harness/) -------------------------
+# Daemons among them (tgtd, ceph-*, iscsid) are never started by the install;
+# the harness scripts run them bound to 127.0.0.1 under a test directory.
+EXTRA_APT_PACKAGES=(
+    ceph ceph-common ceph-mon ceph-osd ceph-mgr   # one-host RBD cluster
+    librbd-dev librados-dev libclang-dev          # rbd-sys bindings
+    tgt tgt-rbd                                   # iSCSI target, rbd backing store
+    libiscsi-bin                                  # iscsi-ls, iscsi-inq
+    open-iscsi                                    # only for iscsistart in the guest initramfs
+    ipxe qemu-system-x86                          # node firmware and emulator
+    openipmi ipmitool                             # ipmi_sim BMC, client
+    syslinux syslinux-common mtools dosfstools    # boot image without loop devices
+    busybox-static cpio linux-image-amd64         # guest initramfs and kernel
+    socat                                         # guestfwd to the host's target
+)
 # ---------------------------------------------------------------------------
 
 pkg_installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
+}
+
+# bookworm-backports' qemu-utils (10.x) conflicts with bookworm's
+# qemu-system-x86 (7.2). Prints "pkg=version" for every installed qemu-*
+# package whose version differs from qemu-system-x86's candidate, when that
+# version is available for it; empty when the set is already consistent.
+qemu_pins() {
+    local want pkg have
+    want=$(apt-cache policy qemu-system-x86 2>/dev/null | awk '/Candidate:/ {print $2}')
+    [[ -n $want && $want != "(none)" ]] || return 0
+    while read -r pkg have; do
+        [[ $have == "$want" ]] && continue
+        if apt-cache madison "$pkg" 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}' | grep -qxF "$want"; then
+            printf '%s=%s\n' "$pkg" "$want"
+        fi
+    done < <(dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Version}\n' 'qemu-*' 2>/dev/null |
+        awk '$1 == "ii" {print $2, $3}')
+}
+
+# Fails when a daemon that the packages ship is running (an install must not
+# leave one behind: tgtd would listen on 0.0.0.0:3260).
+check_no_packaged_daemons() {
+    local d pids bad=""
+    for d in tgtd iscsid ceph-mon ceph-mgr ceph-osd ceph-mds; do
+        pids=$(pidof "$d" 2>/dev/null || true)
+        [[ -z $pids ]] && continue
+        # Instances started by tests/harness run with a private state dir; only
+        # report those running from the packaged defaults.
+        local pid own=""
+        for pid in $pids; do
+            if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq -- '(^| )(-C|--conf|-c) '; then
+                own=1
+            else
+                bad+=" $d($pid)"
+            fi
+        done
+        [[ -n $own ]] && log "note: $d running with a private configuration (test harness)"
+    done
+    [[ -z $bad ]] || die "packaged daemons running after install:$bad (stop them; policy-rc.d should have prevented this)"
 }
 
 install_apt_packages() {
@@ -61,15 +110,17 @@ install_apt_packages() {
         log "M2_SKIP_APT set: not touching Debian packages"
         return
     fi
-    local missing=() p
+    local missing=() pins=() p
     for p in "${APT_PACKAGES[@]}" "${EXTRA_APT_PACKAGES[@]}"; do
         pkg_installed "$p" || missing+=("$p")
     done
-    if [[ ${#missing[@]} -eq 0 ]]; then
+    mapfile -t pins < <(qemu_pins)
+    if [[ ${#missing[@]} -eq 0 && ${#pins[@]} -eq 0 ]]; then
         log "Debian packages: all present"
+        check_no_packaged_daemons
         return
     fi
-    log "Debian packages missing: ${missing[*]}"
+    log "Debian packages missing: ${missing[*]:-none}"
 
     # Packaged daemons (tgt, rabbitmq, ...) try to start on install, some
     # listening on every address. Forbid that for the duration of the install;
@@ -83,13 +134,19 @@ install_apt_packages() {
     local rc=0
     {
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        # Lists are fresh now: compute the qemu pins again, then install the
+        # packages and any qemu-* downgrades in one transaction.
+        mapfile -t pins < <(qemu_pins) &&
+        { [[ ${#pins[@]} -eq 0 ]] || log "aligning QEMU packages: ${pins[*]}"; } &&
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-            --no-install-recommends -o Dpkg::Options::=--force-confold "${missing[@]}"
+            --no-install-recommends --allow-downgrades -o Dpkg::Options::=--force-confold \
+            "${missing[@]}" "${pins[@]}"
     } || rc=$?
     if [[ -n $created_policy ]]; then
         $SUDO rm -f "$policy"
     fi
     [[ $rc -eq 0 ]] || die "apt-get install failed (exit $rc)"
+    check_no_packaged_daemons
 }
 
 # ---------------------------------------------------------------------------
@@ -230,13 +287,20 @@ setup_nextest() {
 }
 
 main() {
-    local start=$SECONDS
-    install_apt_packages
-    setup_postgres
-    setup_mariadb
-    setup_rabbitmq
-    setup_venv
-    setup_nextest
+    local start=$SECONDS step
+    local steps=("$@")
+    [[ ${#steps[@]} -gt 0 ]] || steps=(packages postgres mariadb rabbitmq venv nextest)
+    for step in "${steps[@]}"; do
+        case $step in
+            packages) install_apt_packages ;;
+            postgres) setup_postgres ;;
+            mariadb) setup_mariadb ;;
+            rabbitmq) setup_rabbitmq ;;
+            venv) setup_venv ;;
+            nextest) setup_nextest ;;
+            *) die "unknown step '$step' (packages postgres mariadb rabbitmq venv nextest)" ;;
+        esac
+    done
     log "done in $((SECONDS - start))s"
 }
 

@@ -193,8 +193,7 @@ pub fn uuid_arg(name: &str, value: &str) -> Result<String> {
 pub fn is_logical_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 255
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
@@ -344,7 +343,10 @@ mod tests {
         assert!(!is_mac("52:54:00:aa:bb"));
         assert!(!is_mac("52:54:00:aa:bb:0g"));
         assert!(!is_mac("5254.00aa.bb01"));
-        assert_eq!(mac_arg("address", "AA:BB:CC:DD:EE:FF").unwrap(), "aa:bb:cc:dd:ee:ff");
+        assert_eq!(
+            mac_arg("address", "AA:BB:CC:DD:EE:FF").unwrap(),
+            "aa:bb:cc:dd:ee:ff"
+        );
         assert_eq!(
             mac_arg("address", "zz").unwrap_err().to_string(),
             "Expected valid MAC address for address: zz"
@@ -362,9 +364,15 @@ mod tests {
     #[test]
     fn body_checks() {
         let b = Body { kind: "port" };
-        assert!(b.boolean("pxe_enabled", Value::String("Yes".into()), false).unwrap());
+        assert!(
+            b.boolean("pxe_enabled", Value::String("Yes".into()), false)
+                .unwrap()
+        );
         assert!(b.boolean("pxe_enabled", Value::Null, true).unwrap());
-        assert!(b.boolean("pxe_enabled", Value::String("maybe".into()), true).is_err());
+        assert!(
+            b.boolean("pxe_enabled", Value::String("maybe".into()), true)
+                .is_err()
+        );
         assert!(b.object(Value::from(1)).is_err());
         assert_eq!(b.object(Value::Null).unwrap(), Value::Object(Map::new()));
         assert!(b.string(Value::String("x".repeat(65)), 64).is_err());

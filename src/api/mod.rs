@@ -3,15 +3,19 @@
 //! shape the response for the negotiated microversion.
 
 pub mod checks;
+pub mod collection;
 pub mod common;
 pub mod conductors;
 pub mod drivers;
 pub mod error;
 pub mod middleware;
+pub mod node_lock;
 pub mod node_states;
 pub mod node_view;
 pub mod nodes;
 pub mod openapi;
+pub mod patch;
+pub mod ports;
 pub mod root;
 pub mod version;
 
@@ -46,9 +50,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     node_states::configure(cfg);
     conductors::configure(cfg);
     drivers::configure(cfg);
+    ports::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.
 pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
-    Vec::new()
+    use utoipa::OpenApi;
+    vec![ports::Doc::openapi()]
 }

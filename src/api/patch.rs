@@ -183,7 +183,13 @@ mod tests {
                 {"op": "remove", "path": "/extra/a"},
             ]),
             |_| Ok(()),
-            |root| if root == "flag" { json!(false) } else { Value::Null },
+            |root| {
+                if root == "flag" {
+                    json!(false)
+                } else {
+                    Value::Null
+                }
+            },
         )
         .unwrap();
         assert_eq!(d["extra"], json!({"b": 2}));

@@ -16,6 +16,11 @@ fn vif_of(internal_info: &Value) -> Option<&str> {
     internal_info.get(VIF_KEY).and_then(Value::as_str)
 }
 
+/// The VIF attached to a port, if any.
+pub fn vif_of_port(p: &ports::Port) -> Option<&str> {
+    vif_of(&p.internal_info)
+}
+
 fn with_vif(internal_info: &Value, vif: Option<&str>) -> Value {
     let mut m = internal_info.as_object().cloned().unwrap_or_default();
     match vif {
