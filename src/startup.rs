@@ -55,6 +55,8 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(from_fn(api::middleware::ironic_api))
+                // Clients write collection URLs with and without a trailing slash.
+                .wrap(actix_web::middleware::NormalizePath::trim())
                 .configure(api::configure)
                 .default_service(web::to(api::error::path_not_found))
         })

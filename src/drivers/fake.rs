@@ -128,11 +128,23 @@ impl Boot for Fake {}
 
 #[async_trait]
 impl Deploy for Fake {
-    async fn deploy(&self, _ctx: &mut TaskContext<'_>) -> Result<StepOutcome> {
+    /// Ends as a real deploy does: the node powered on through its power interface.
+    async fn deploy(&self, ctx: &mut TaskContext<'_>) -> Result<StepOutcome> {
+        let power = ctx.drivers.power.clone();
+        power
+            .set_power_state(ctx.node, PowerState::On, None)
+            .await?;
+        ctx.node.power_state = Some(PowerState::On.as_str().to_owned());
         Ok(StepOutcome::Done)
     }
 
-    async fn tear_down(&self, _ctx: &mut TaskContext<'_>) -> Result<()> {
+    /// Powers the node off, as a real tear-down does.
+    async fn tear_down(&self, ctx: &mut TaskContext<'_>) -> Result<()> {
+        let power = ctx.drivers.power.clone();
+        power
+            .set_power_state(ctx.node, PowerState::Off, None)
+            .await?;
+        ctx.node.power_state = Some(PowerState::Off.as_str().to_owned());
         Ok(())
     }
 

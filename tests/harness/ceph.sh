@@ -74,6 +74,7 @@ osd data = $DIR/osd/\$cluster-\$id
 keyring = \$osd_data/keyring
 log file = $DIR/log/\$cluster-\$name.log
 osd objectstore = bluestore
+bluestore fsck on mkfs = false
 bluestore block create = true
 bluestore block size = ${M2_CEPH_OSD_SIZE:-10G}
 osd memory target = 939524096
@@ -92,41 +93,48 @@ bootstrap() {
     mkdir -p "$DIR"/{run,log,mon/ceph-a,mgr/ceph-x,osd/ceph-0}
     write_conf "$fsid" "$port"
 
-    ceph-authtool "$DIR/mon.keyring" --create-keyring --gen-key -n mon. --cap mon 'allow *' >/dev/null
-    ceph-authtool "$DIR/ceph.client.admin.keyring" --create-keyring --gen-key -n client.admin \
-        --cap mon 'allow *' --cap osd 'allow *' --cap mds 'allow *' --cap mgr 'allow *' >/dev/null
-    ceph-authtool "$DIR/mon.keyring" --import-keyring "$DIR/ceph.client.admin.keyring" >/dev/null
+    # All keys go into the mon's initial keyring: no auth calls afterwards.
+    mkkey "$DIR/mon.keyring" mon. --cap mon 'allow *'
+    mkkey "$DIR/ceph.client.admin.keyring" client.admin \
+        --cap mon 'allow *' --cap osd 'allow *' --cap mds 'allow *' --cap mgr 'allow *'
+    mkkey "$DIR/mgr/ceph-x/keyring" mgr.x --cap mon 'allow profile mgr' --cap osd 'allow *' --cap mds 'allow *'
+    mkkey "$DIR/osd/ceph-0/keyring" osd.0 \
+        --cap mon 'allow profile osd' --cap mgr 'allow profile osd' --cap osd 'allow *'
+    mkkey "$DIR/ceph.client.m2.keyring" client.m2 --cap mon 'profile rbd' \
+        --cap osd 'profile rbd pool=m2-images, profile rbd pool=m2-disks' \
+        --cap mgr 'profile rbd pool=m2-images, profile rbd pool=m2-disks'
+    local k
+    for k in ceph.client.admin.keyring mgr/ceph-x/keyring osd/ceph-0/keyring ceph.client.m2.keyring; do
+        ceph-authtool "$DIR/mon.keyring" --import-keyring "$DIR/$k" >/dev/null
+    done
     monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$port,v1:127.0.0.1:$((port + 1))]" "$DIR/monmap" >/dev/null
     ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$DIR/mon.keyring"
     start_mon
-
-    ceph_ auth get-or-create mgr.x mon 'allow profile mgr' osd 'allow *' mds 'allow *' \
-        -o "$DIR/mgr/ceph-x/keyring"
     ceph-mgr -c "$CONF" -i x
 
     uuid=$(uuidgen)
     [[ $(ceph_ osd new "$uuid") == 0 ]] || die "ceph osd new did not return id 0"
-    ceph_ auth get-or-create osd.0 mon 'allow profile osd' mgr 'allow profile osd' osd 'allow *' \
-        -o "$DIR/osd/ceph-0/keyring"
     ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$uuid" 2>>"$DIR/log/osd-mkfs.log" ||
         die "ceph-osd --mkfs failed; see $DIR/log/osd-mkfs.log"
-    ceph-osd -c "$CONF" -i 0 2>>"$DIR/log/ceph-osd.0.log"
-
+    # ceph-osd returns once booted (~3 s); create the pools meanwhile.
+    ceph-osd -c "$CONF" -i 0 2>>"$DIR/log/ceph-osd.0.log" &
     local pool
     for pool in "${POOLS[@]}"; do
-        ceph_ osd pool create "$pool" 8 8 >/dev/null 2>&1
+        ceph_ osd pool create "$pool" 8 8 >/dev/null 2>&1 &
     done
-    # rbd pool init waits for the pool's PGs; both in parallel (~3 s each).
+    wait_all || die "starting osd.0 or creating the pools failed"
+    # rbd pool init waits for the pool's PGs to be active.
     for pool in "${POOLS[@]}"; do
         timeout "$TIMEOUT" rbd -c "$CONF" pool init "$pool" &
     done
     wait_all || die "rbd pool init failed"
-    ceph_ auth get-or-create client.m2 mon 'profile rbd' \
-        osd 'profile rbd pool=m2-images, profile rbd pool=m2-disks' \
-        mgr 'profile rbd pool=m2-images, profile rbd pool=m2-disks' \
-        -o "$DIR/ceph.client.m2.keyring"
     touch "$DIR/.bootstrapped"
     log "bootstrapped in $(($(ms_now) - t0)) ms (mon ports $port/$((port + 1)))"
+}
+
+mkkey() { # file name caps...
+    local file=$1 name=$2; shift 2
+    ceph-authtool "$file" --create-keyring --gen-key -n "$name" "$@" >/dev/null
 }
 
 wait_all() { local rc=0 j; for j in $(jobs -p); do wait "$j" || rc=1; done; return "$rc"; }

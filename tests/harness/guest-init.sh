@@ -1,0 +1,83 @@
+#!/bin/sh
+# /init of the test guest's initramfs (busybox). Built in by build-image.sh.
+# Every line the tests look for on the serial console starts with "M2-":
+#   M2-BOOT-MARKER              the kernel ran the initramfs
+#   M2-IBFT-TARGET=<iqn>        from /sys/firmware/ibft (iPXE sanboot)
+#   M2-IBFT-INITIATOR=<iqn>
+#   M2-DATA=<words>             M2DATA.TXT on the boot disk, lines joined by spaces
+#   M2-NODATA                   no M2DATA.TXT
+#   M2-WROTE=<word>             word appended to M2DATA.TXT (see below)
+#   M2-ERROR=<what>             a step failed; the guest powers off
+#   M2-DONE                     last line before power off
+# Stage 2 logs into the boot target from iBFT (iscsistart), mounts the FAT
+# partition read-write and, when the kernel command line has m2write=<word>
+# or the partition holds M2WRITE.TXT, appends the word to M2DATA.TXT. The
+# file M2WRITE.TXT is removed after use: it asks for one write per disk.
+export PATH=/bin:/sbin
+
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+echo M2-BOOT-MARKER
+
+fail() {
+    echo "M2-ERROR=$*"
+    sync
+    poweroff -f
+}
+
+modprobe iscsi_ibft || fail "modprobe iscsi_ibft"
+ibft=/sys/firmware/ibft
+[ -r $ibft/target0/target-name ] || fail "no iBFT target"
+echo "M2-IBFT-TARGET=$(cat $ibft/target0/target-name)"
+echo "M2-IBFT-INITIATOR=$(cat $ibft/initiator/initiator-name)"
+
+# --- stage 2: log into the boot target, read and write the FAT partition ---
+for m in virtio_pci virtio_net iscsi_tcp sd_mod vfat nls_cp437 nls_ascii; do
+    modprobe $m || fail "modprobe $m"
+done
+ip link set lo up
+# The NIC appears asynchronously after virtio_net loads.
+i=0
+until ls /sys/class/net | grep -qv '^lo$'; do
+    i=$((i + 1)); [ $i -le 50 ] || fail "no network interface"; sleep 0.1
+done
+iscsistart -N >/tmp/iscsistart-N.log 2>&1 || { cat /tmp/iscsistart-N.log; fail "iscsistart -N"; }
+iscsistart -b >/tmp/iscsistart-b.log 2>&1 || { cat /tmp/iscsistart-b.log; fail "iscsistart -b"; }
+
+part=""
+i=0
+while [ -z "$part" ]; do
+    for p in /sys/class/block/sd*1; do
+        [ -e "$p" ] && [ -b "/dev/${p##*/}" ] && part=/dev/${p##*/}
+    done
+    [ -n "$part" ] && break
+    i=$((i + 1)); [ $i -le 100 ] || fail "no disk partition after iSCSI login"; sleep 0.2
+done
+mkdir -p /mnt
+mount -t vfat -o rw "$part" /mnt || fail "mount $part"
+
+if [ -f /mnt/M2DATA.TXT ]; then
+    echo "M2-DATA=$(tr -d '\r' </mnt/M2DATA.TXT | tr '\n' ' ' | sed 's/ *$//')"
+else
+    echo M2-NODATA
+fi
+
+word=""
+for arg in $(cat /proc/cmdline); do
+    case $arg in m2write=*) word=${arg#m2write=} ;; esac
+done
+if [ -z "$word" ] && [ -f /mnt/M2WRITE.TXT ]; then
+    word=$(tr -d '\r' </mnt/M2WRITE.TXT | head -n 1 | tr -d ' \t')
+fi
+if [ -n "$word" ]; then
+    echo "$word" >>/mnt/M2DATA.TXT || fail "write M2DATA.TXT"
+    rm -f /mnt/M2WRITE.TXT
+fi
+sync
+umount /mnt || fail "umount $part"
+[ -n "$word" ] && echo "M2-WROTE=$word"
+echo M2-DONE
+sync
+poweroff -f

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# QEMU command line of a test "bare-metal node": BIOS + iPXE network boot,
+# software emulation, serial console to a file, user-mode network that lets
+# the guest reach only the iSCSI target (and optionally one HTTP server).
+#
+#   tests/harness/qemu-node.sh print|run DIR --tgt-port PORT [options]
+#
+#   print           write the command, shell-quoted, on one line
+#   run             exec it (foreground; power off in the guest ends it)
+#   --tgt-port P    host tgtd portal 127.0.0.1:P, seen by the guest as 10.0.2.100:3260
+#   --http-port H   host HTTP 127.0.0.1:H, seen by the guest as http://10.0.2.101/
+#   --mac MAC       NIC MAC (default 52:54:00:12:34:56)
+#   --memory MB     default 512
+#   --bootfile F    DHCP boot file served from DIR/tftp (default boot.ipxe)
+#
+# DIR/tftp/<bootfile> must exist (an iPXE script starting with #!ipxe); the
+# serial console goes to DIR/console.log (rewritten at each start).
+# Inside -netdev every guestfwd target is a command run per connection:
+#   guestfwd=tcp:10.0.2.100:3260-cmd:socat -b 262144 - TCP:127.0.0.1:P
+# (a chardev such as tcp:127.0.0.1:P would be a single connection made at
+# start; commas in -netdev values must be doubled, these have none).
+set -euo pipefail
+HARNESS_NAME=qemu-node
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() { sed -n '2,22s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+[[ $# -ge 2 ]] || usage
+MODE=$1
+DIR=$(abspath "$2")
+shift 2
+TGT_PORT="" HTTP_PORT="" MAC=52:54:00:12:34:56 MEMORY=512 BOOTFILE=boot.ipxe
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --tgt-port) TGT_PORT=$2; shift 2 ;;
+        --http-port) HTTP_PORT=$2; shift 2 ;;
+        --mac) MAC=$2; shift 2 ;;
+        --memory) MEMORY=$2; shift 2 ;;
+        --bootfile) BOOTFILE=$2; shift 2 ;;
+        *) usage ;;
+    esac
+done
+[[ $TGT_PORT =~ ^[0-9]+$ ]] || usage
+[[ $MODE == print || $MODE == run ]] || usage
+ROM=/usr/lib/ipxe/qemu/pxe-virtio.rom
+[[ -r $ROM ]] || die "$ROM missing (install ipxe-qemu)"
+[[ $DIR != *,* ]] || die "DIR must not contain commas (QEMU option syntax)"
+
+netdev="user,id=n0,restrict=on,tftp=$DIR/tftp,bootfile=$BOOTFILE"
+netdev+=",guestfwd=tcp:10.0.2.100:3260-cmd:socat -b 262144 - TCP:127.0.0.1:$TGT_PORT"
+if [[ -n $HTTP_PORT ]]; then
+    netdev+=",guestfwd=tcp:10.0.2.101:80-cmd:socat - TCP:127.0.0.1:$HTTP_PORT"
+fi
+cmd=(qemu-system-x86_64 -machine pc,accel=tcg -m "$MEMORY" -smp 1
+    -display none -vga none -monitor none -no-reboot
+    -serial "file:$DIR/console.log"
+    -netdev "$netdev"
+    -device "virtio-net-pci,netdev=n0,mac=$MAC,romfile=$ROM"
+    -boot n)
+
+if [[ $MODE == print ]]; then
+    printf '%q ' "${cmd[@]}" | sed 's/ $/\n/'
+else
+    mkdir -p "$DIR/tftp"
+    exec "${cmd[@]}"
+fi
