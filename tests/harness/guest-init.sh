@@ -34,7 +34,8 @@ echo "M2-IBFT-TARGET=$(cat $ibft/target0/target-name)"
 echo "M2-IBFT-INITIATOR=$(cat $ibft/initiator/initiator-name)"
 
 # --- stage 2: log into the boot target, read and write the FAT partition ---
-for m in virtio_pci virtio_net iscsi_tcp sd_mod vfat nls_cp437 nls_ascii; do
+# iscsi_tcp needs crc32c from the crypto API (no SSE4.2 under TCG).
+for m in virtio_pci virtio_net crc32c_generic iscsi_tcp sd_mod vfat nls_cp437 nls_ascii; do
     modprobe $m || fail "modprobe $m"
 done
 ip link set lo up

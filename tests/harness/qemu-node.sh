@@ -19,6 +19,9 @@
 #   guestfwd=tcp:10.0.2.100:3260-cmd:socat -b 262144 - TCP:127.0.0.1:P
 # (a chardev such as tcp:127.0.0.1:P would be a single connection made at
 # start; commas in -netdev values must be doubled, these have none).
+# Debian's iPXE virtio ROMs carry PCI id 1af4:1041 (modern virtio) and SeaBIOS
+# runs a ROM only on an exact id match: the NIC is modern-only
+# (disable-legacy=on), else SeaBIOS skips iPXE and reports no bootable device.
 set -euo pipefail
 HARNESS_NAME=qemu-node
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -54,7 +57,7 @@ cmd=(qemu-system-x86_64 -machine pc,accel=tcg -m "$MEMORY" -smp 1
     -display none -vga none -monitor none -no-reboot
     -serial "file:$DIR/console.log"
     -netdev "$netdev"
-    -device "virtio-net-pci,netdev=n0,mac=$MAC,romfile=$ROM"
+    -device "virtio-net-pci,netdev=n0,mac=$MAC,romfile=$ROM,disable-legacy=on"
     -boot n)
 
 if [[ $MODE == print ]]; then
