@@ -14,6 +14,7 @@ use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::{Index, IndexMut};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Sections that are accepted and ignored: they belong to features that will
 /// get typed sections later. Any other unknown section is an error.
@@ -274,12 +275,18 @@ pub struct DefaultSection {
     pub enabled_hardware_types: Vec<String>,
     /// `enabled_<kind>_interfaces` and `default_<kind>_interface`.
     pub interfaces: Interfaces,
-    /// Message bus URL, reserved for the AMQP transport (default unset).
+    /// Message bus URL of the AMQP transport (default unset); see
+    /// [`DefaultSection::transport`].
     pub transport_url: Option<String>,
     /// API authentication (default `noauth`).
     pub auth_strategy: AuthStrategy,
     /// API-to-conductor transport (default `none`).
     pub rpc_transport: RpcTransport,
+    /// Seconds a caller waits for a conductor's answer (default 60).
+    pub rpc_response_timeout: u64,
+    /// Seconds a hash ring is reused before it is rebuilt from the conductor
+    /// list (default 15).
+    pub hash_ring_reset_interval: u64,
 }
 
 impl DefaultSection {
@@ -292,6 +299,140 @@ impl DefaultSection {
     pub fn default_interface(&self, kind: InterfaceKind) -> Option<&str> {
         self.interfaces[kind].default.as_deref()
     }
+
+    /// `transport_url`, parsed; an error when it is unset.
+    pub fn transport(&self) -> Result<TransportUrl, ConfigError> {
+        let invalid = |value: String, expected: &str| ConfigError::InvalidValue {
+            origin: "configuration".to_owned(),
+            section: "DEFAULT".to_owned(),
+            key: "transport_url".to_owned(),
+            value,
+            expected: expected.to_owned(),
+        };
+        match &self.transport_url {
+            None => Err(invalid(String::new(), "a message bus URL (rabbit://...)")),
+            Some(url) => TransportUrl::parse(url).map_err(|e| invalid(redact_url(url), e)),
+        }
+    }
+}
+
+/// One broker of a [`TransportUrl`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerHost {
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    /// TCP port (5672 unless given).
+    pub port: u16,
+    /// User name (`guest` unless given).
+    pub username: String,
+    /// Password (`guest` unless given).
+    pub password: String,
+}
+
+/// A message bus URL in oslo.messaging's spelling:
+/// `rabbit://user:pass@host1:5672,user:pass@host2:5672/vhost`.
+///
+/// Every host may carry its own credentials; a host without them takes those
+/// of the previous host that had some (as oslo.messaging does). The path is
+/// the virtual host, percent-decoded; an empty path is RabbitMQ's default
+/// virtual host `/`. A query string is accepted and ignored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TransportUrl {
+    /// The brokers, tried in turn.
+    pub hosts: Vec<BrokerHost>,
+    /// The virtual host.
+    pub virtual_host: String,
+}
+
+impl fmt::Debug for TransportUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hosts: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|h| format!("{}:***@{}:{}", h.username, h.host, h.port))
+            .collect();
+        f.debug_struct("TransportUrl")
+            .field("hosts", &hosts)
+            .field("virtual_host", &self.virtual_host)
+            .finish()
+    }
+}
+
+const TRANSPORT_URL_EXPECTED: &str = "a message bus URL: \
+     rabbit://user:password@host:port[,user:password@host:port...]/[virtual_host]";
+
+impl TransportUrl {
+    /// Parses `rabbit://...` (or `amqp://...`); the error says what was expected.
+    pub fn parse(url: &str) -> Result<TransportUrl, &'static str> {
+        let (scheme, rest) = url.trim().split_once("://").ok_or(TRANSPORT_URL_EXPECTED)?;
+        if !matches!(scheme.to_ascii_lowercase().as_str(), "rabbit" | "amqp") {
+            return Err(TRANSPORT_URL_EXPECTED);
+        }
+        let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
+        let (netloc, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let virtual_host = if path.is_empty() {
+            "/".to_owned()
+        } else {
+            percent_decode(path).ok_or(TRANSPORT_URL_EXPECTED)?
+        };
+        let mut hosts = Vec::new();
+        let (mut username, mut password) = ("guest".to_owned(), "guest".to_owned());
+        for part in netloc.split(',') {
+            let hostport = match part.rsplit_once('@') {
+                Some((userinfo, hostport)) => {
+                    let (u, p) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                    username = percent_decode(u).ok_or(TRANSPORT_URL_EXPECTED)?;
+                    password = percent_decode(p).ok_or(TRANSPORT_URL_EXPECTED)?;
+                    hostport
+                }
+                None => part,
+            };
+            let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+                let (host, after) = v6.split_once(']').ok_or(TRANSPORT_URL_EXPECTED)?;
+                (host, after.strip_prefix(':'))
+            } else {
+                match hostport.rsplit_once(':') {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (hostport, None),
+                }
+            };
+            if host.is_empty() || host.contains(char::is_whitespace) {
+                return Err(TRANSPORT_URL_EXPECTED);
+            }
+            let port = match port {
+                None | Some("") => 5672,
+                Some(p) => p.parse().map_err(|_| TRANSPORT_URL_EXPECTED)?,
+            };
+            hosts.push(BrokerHost {
+                host: host.to_owned(),
+                port,
+                username: username.clone(),
+                password: password.clone(),
+            });
+        }
+        Ok(TransportUrl {
+            hosts,
+            virtual_host,
+        })
+    }
+}
+
+/// Decodes `%XX` escapes; `None` on a bad escape or invalid UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The `[api]` section.
@@ -397,6 +538,23 @@ pub struct ConductorSection {
     pub force_power_state_during_sync: bool,
     /// Maximum concurrent long-running tasks (default 100).
     pub workers_pool_size: usize,
+    /// Seconds between checks of nodes left by dead conductors, stale
+    /// reservations and call-back timeouts, 0 disables (default 60).
+    pub check_provision_state_interval: u64,
+    /// Seconds between take-overs of active nodes newly mapped to this
+    /// conductor, 0 disables (default 180).
+    pub sync_local_state_interval: u64,
+    /// Seconds a stopping conductor waits for running operations (default 60).
+    pub graceful_shutdown_timeout: u64,
+}
+
+/// The `[fake]` section: behaviour of the `fake-hardware` interfaces.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FakeSection {
+    /// How long a fake deploy takes (default 0).
+    pub deploy_delay: Duration,
+    /// How long each fake clean step takes (default 0).
+    pub clean_delay: Duration,
 }
 
 /// The whole configuration.
@@ -410,6 +568,8 @@ pub struct Config {
     pub database: DatabaseSection,
     /// `[conductor]`.
     pub conductor: ConductorSection,
+    /// `[fake]`.
+    pub fake: FakeSection,
 }
 
 impl Default for Config {
@@ -494,6 +654,8 @@ impl Config {
                 transport_url: None,
                 auth_strategy: AuthStrategy::NoAuth,
                 rpc_transport: RpcTransport::None,
+                rpc_response_timeout: 0,
+                hash_ring_reset_interval: 0,
             },
             api: ApiSection {
                 host_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -517,7 +679,11 @@ impl Config {
                 clean_callback_timeout: 0,
                 force_power_state_during_sync: false,
                 workers_pool_size: 0,
+                check_provision_state_interval: 0,
+                sync_local_state_interval: 0,
+                graceful_shutdown_timeout: 0,
             },
+            fake: FakeSection::default(),
         }
     }
 
@@ -535,6 +701,14 @@ impl Config {
                 "enabled_hardware_types".to_owned(),
                 "",
                 "at least one hardware type".to_owned(),
+            ));
+        }
+        if self.default.rpc_transport == RpcTransport::Amqp && self.default.transport_url.is_none()
+        {
+            return Err(invalid(
+                "transport_url".to_owned(),
+                "",
+                "a message bus URL when rpc_transport is \"amqp\"".to_owned(),
             ));
         }
         for (kind, settings) in self.default.interfaces.iter() {
@@ -650,6 +824,8 @@ enum OptType {
     IpAddr,
     /// One of a fixed set of strings.
     Choice(&'static [&'static str]),
+    /// A duration in seconds, decimals allowed, from 0 to a day.
+    Seconds,
 }
 
 /// Checks on string values.
@@ -663,6 +839,8 @@ enum StrCheck {
     Url(&'static [&'static str]),
     /// A database URL that [`normalize_connection`] accepts.
     DbConnection,
+    /// A message bus URL that [`TransportUrl::parse`] accepts.
+    TransportUrl,
 }
 
 /// An option's default.
@@ -691,6 +869,7 @@ enum Slot<'a> {
     Ip(&'a mut IpAddr),
     Auth(&'a mut AuthStrategy),
     Rpc(&'a mut RpcTransport),
+    Duration(&'a mut Duration),
 }
 
 /// `enabled_<kind>_interfaces` for the option table.
@@ -798,11 +977,14 @@ static OPTIONS: &[OptSpec] = &[
     OptSpec {
         section: "DEFAULT",
         key: "transport_url",
-        ty: OptType::Str(StrCheck::Url(&[])),
+        ty: OptType::Str(StrCheck::TransportUrl),
         default: Def::Unset,
-        help: "URL of the message broker that carries RPC between m2 api and the \
-               conductors, e.g. rabbit://guest:guest@127.0.0.1:5672/. Only \
-               read when rpc_transport is \"amqp\".",
+        help: "URL of the RabbitMQ broker that carries RPC between m2 api and the \
+               conductors, as oslo.messaging spells it: \
+               rabbit://user:password@host:5672/virtual_host. Several brokers \
+               are separated by commas (rabbit://u:p@h1:5672,u:p@h2:5672/) and \
+               tried in turn; an empty virtual host is RabbitMQ's default \"/\". \
+               Required when rpc_transport is \"amqp\".",
         slot: |c| Slot::OptStr(&mut c.default.transport_url),
     },
     OptSpec {
@@ -821,10 +1003,40 @@ static OPTIONS: &[OptSpec] = &[
         key: "rpc_transport",
         ty: OptType::Choice(RpcTransport::NAMES),
         default: Def::Text("none"),
-        help: "Transport between the API and the conductors. \"none\" runs the \
-               API and the conductor in one process and calls the conductor \
-               directly; \"amqp\" uses the messaging backend at transport_url.",
+        help: "Transport between the API and the conductors. \"none\": m2 \
+               standalone calls its conductor in process. \"amqp\": requests \
+               travel through the RabbitMQ broker at transport_url; m2 api and \
+               m2 conductor, which run as separate processes, require it, and \
+               m2 standalone uses it too when set.",
         slot: |c| Slot::Rpc(&mut c.default.rpc_transport),
+    },
+    OptSpec {
+        section: "DEFAULT",
+        key: "rpc_response_timeout",
+        ty: OptType::Int {
+            min: 1,
+            max: u64::MAX,
+        },
+        default: Def::Text("60"),
+        help: "Seconds the API waits for a conductor to answer a request sent \
+               through the message bus. Past it the client gets 503; the request \
+               expires in the conductor's queue at the same time, so it is never \
+               carried out later.",
+        slot: |c| Slot::U64(&mut c.default.rpc_response_timeout),
+    },
+    OptSpec {
+        section: "DEFAULT",
+        key: "hash_ring_reset_interval",
+        ty: OptType::Int {
+            min: 0,
+            max: u64::MAX,
+        },
+        default: Def::Text("15"),
+        help: "Seconds the hash ring that maps nodes to conductors is reused \
+               before it is rebuilt from the list of alive conductors. A \
+               conductor also rebuilds it at once when it sees the set of alive \
+               conductors change. 0 rebuilds it for every use.",
+        slot: |c| Slot::U64(&mut c.default.hash_ring_reset_interval),
     },
     // [api]
     OptSpec {
@@ -994,6 +1206,49 @@ static OPTIONS: &[OptSpec] = &[
                syncs) one conductor runs at the same time.",
         slot: |c| Slot::Usize(&mut c.conductor.workers_pool_size),
     },
+    OptSpec {
+        section: "conductor",
+        key: "check_provision_state_interval",
+        ty: OptType::Int {
+            min: 0,
+            max: u64::MAX,
+        },
+        default: Def::Text("60"),
+        help: "Seconds between two passes over the nodes this conductor owns \
+               that fail the operations of conductors which stopped \
+               heartbeating and clear their reservations, clear reservations \
+               this conductor left behind, and fail call-back waits that timed \
+               out. 0 turns these checks off.",
+        slot: |c| Slot::U64(&mut c.conductor.check_provision_state_interval),
+    },
+    OptSpec {
+        section: "conductor",
+        key: "sync_local_state_interval",
+        ty: OptType::Int {
+            min: 0,
+            max: u64::MAX,
+        },
+        default: Def::Text("180"),
+        help: "Seconds between two take-overs of active nodes that the hash ring \
+               newly maps to this conductor: their boot and deploy interfaces \
+               re-adopt them so that they keep running. A change in the set of \
+               alive conductors also starts one. 0 turns this off.",
+        slot: |c| Slot::U64(&mut c.conductor.sync_local_state_interval),
+    },
+    OptSpec {
+        section: "conductor",
+        key: "graceful_shutdown_timeout",
+        ty: OptType::Int {
+            min: 0,
+            max: u64::MAX,
+        },
+        default: Def::Text("60"),
+        help: "Seconds a conductor told to stop (SIGTERM) waits for the \
+               operations it runs to finish. Operations still running then are \
+               interrupted and their nodes failed with a message naming this \
+               conductor.",
+        slot: |c| Slot::U64(&mut c.conductor.graceful_shutdown_timeout),
+    },
     // [database]
     OptSpec {
         section: "database",
@@ -1019,6 +1274,25 @@ static OPTIONS: &[OptSpec] = &[
                otherwise when unset.",
         slot: |c| Slot::OptU32(&mut c.database.max_pool_size),
     },
+    // [fake]
+    OptSpec {
+        section: "fake",
+        key: "deploy_delay",
+        ty: OptType::Seconds,
+        default: Def::Text("0"),
+        help: "Seconds a fake-hardware deploy takes, decimals allowed, to \
+               exercise clients and operations (take-over, shutdown) with \
+               deployments that last.",
+        slot: |c| Slot::Duration(&mut c.fake.deploy_delay),
+    },
+    OptSpec {
+        section: "fake",
+        key: "clean_delay",
+        ty: OptType::Seconds,
+        default: Def::Text("0"),
+        help: "Seconds each fake-hardware clean step takes, decimals allowed.",
+        slot: |c| Slot::Duration(&mut c.fake.clean_delay),
+    },
 ];
 
 fn is_known_section(name: &str) -> bool {
@@ -1035,11 +1309,14 @@ impl OptType {
                 (min, None) => format!("integer value, at least {min}"),
                 (min, Some(max)) => format!("integer value, from {min} to {max}"),
             },
-            OptType::Str(StrCheck::Url(_) | StrCheck::DbConnection) => "URI value".to_owned(),
+            OptType::Str(StrCheck::Url(_) | StrCheck::DbConnection | StrCheck::TransportUrl) => {
+                "URI value".to_owned()
+            }
             OptType::Str(_) => "string value".to_owned(),
             OptType::List => "list value".to_owned(),
             OptType::IpAddr => "IP address value".to_owned(),
             OptType::Choice(names) => format!("string value, one of: {}", names.join(", ")),
+            OptType::Seconds => "floating point value, seconds".to_owned(),
         }
     }
 
@@ -1065,6 +1342,8 @@ impl OptType {
                 format!("a URL starting with {}", schemes.join(" or "))
             }
             OptType::Str(StrCheck::DbConnection) => DB_CONNECTION_EXPECTED.to_owned(),
+            OptType::Str(StrCheck::TransportUrl) => TRANSPORT_URL_EXPECTED.to_owned(),
+            OptType::Seconds => "a number of seconds from 0 to 86400".to_owned(),
             OptType::IpAddr => "an IPv4 or IPv6 address".to_owned(),
             OptType::Choice(names) => format!("one of: {}", names.join(", ")),
         }
@@ -1074,7 +1353,7 @@ impl OptType {
     fn is_url(self) -> bool {
         matches!(
             self,
-            OptType::Str(StrCheck::Url(_) | StrCheck::DbConnection)
+            OptType::Str(StrCheck::Url(_) | StrCheck::DbConnection | StrCheck::TransportUrl)
         )
     }
 }
@@ -1117,6 +1396,7 @@ enum Value {
     Str(String),
     List(Vec<String>),
     Ip(IpAddr),
+    Duration(Duration),
 }
 
 impl Slot<'_> {
@@ -1190,6 +1470,11 @@ fn parse_value(ty: OptType, text: &str) -> Option<Value> {
         OptType::List => Some(Value::List(parse_list(text))),
         OptType::IpAddr => text.parse().ok().map(Value::Ip),
         OptType::Choice(names) => names.contains(&text).then(|| Value::Str(text.to_owned())),
+        OptType::Seconds => text
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && (0.0..=86400.0).contains(s))
+            .map(|s| Value::Duration(Duration::from_secs_f64(s))),
     }
 }
 
@@ -1236,6 +1521,7 @@ fn check_str(check: StrCheck, text: &str) -> bool {
             None => false,
         },
         StrCheck::DbConnection => normalize_connection(text).is_ok(),
+        StrCheck::TransportUrl => TransportUrl::parse(text).is_ok(),
     }
 }
 
@@ -1261,6 +1547,7 @@ fn store(slot: Slot<'_>, value: Value) -> Result<(), ()> {
         (Slot::Ip(field), Value::Ip(ip)) => *field = ip,
         (Slot::Auth(field), Value::Str(s)) => *field = AuthStrategy::from_name(&s).ok_or(())?,
         (Slot::Rpc(field), Value::Str(s)) => *field = RpcTransport::from_name(&s).ok_or(())?,
+        (Slot::Duration(field), Value::Duration(d)) => *field = d,
         _ => return Err(()),
     }
     Ok(())
@@ -1324,6 +1611,14 @@ fn redact_url(url: &str) -> String {
     };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
+    if authority.contains(',') {
+        // Several brokers, each possibly with credentials.
+        let parts: Vec<String> = authority
+            .split(',')
+            .map(|part| redact_url(&format!("x://{part}"))[4..].to_owned())
+            .collect();
+        return format!("{scheme}://{}{tail}", parts.join(","));
+    }
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
             Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
@@ -1528,6 +1823,93 @@ mod tests {
         assert_eq!(c.clean_callback_timeout, 1800);
         assert!(c.force_power_state_during_sync);
         assert_eq!(c.workers_pool_size, 100);
+        assert_eq!(c.check_provision_state_interval, 60);
+        assert_eq!(c.sync_local_state_interval, 180);
+        assert_eq!(c.graceful_shutdown_timeout, 60);
+        assert_eq!(d.rpc_response_timeout, 60);
+        assert_eq!(d.hash_ring_reset_interval, 15);
+        assert_eq!(config.fake.deploy_delay, Duration::ZERO);
+        assert_eq!(config.fake.clean_delay, Duration::ZERO);
+    }
+
+    #[test]
+    fn transport_urls() {
+        let t = TransportUrl::parse("rabbit://guest:guest@127.0.0.1:5672/").unwrap();
+        assert_eq!(
+            t.hosts,
+            [BrokerHost {
+                host: "127.0.0.1".into(),
+                port: 5672,
+                username: "guest".into(),
+                password: "guest".into()
+            }]
+        );
+        assert_eq!(t.virtual_host, "/");
+        let t = TransportUrl::parse(
+            "rabbit://m2:s%40cret@mq1.example.com:5673,mq2.example.com,bob:pw@[::1]:5674/m2%2Fprod?ssl=0",
+        )
+        .unwrap();
+        assert_eq!(t.virtual_host, "m2/prod");
+        let hosts: Vec<(&str, u16, &str, &str)> = t
+            .hosts
+            .iter()
+            .map(|h| {
+                (
+                    h.host.as_str(),
+                    h.port,
+                    h.username.as_str(),
+                    h.password.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                ("mq1.example.com", 5673, "m2", "s@cret"),
+                ("mq2.example.com", 5672, "m2", "s@cret"),
+                ("::1", 5674, "bob", "pw"),
+            ]
+        );
+        assert_eq!(
+            TransportUrl::parse("amqp://h").unwrap().hosts[0].username,
+            "guest"
+        );
+        for bad in [
+            "http://h/",
+            "rabbit://",
+            "rabbit://u:p@/",
+            "rabbit://h:port/",
+            "rabbit://h/%zz",
+            "h:5672",
+        ] {
+            assert!(TransportUrl::parse(bad).is_err(), "{bad}");
+        }
+        let config =
+            parse("[DEFAULT]\nrpc_transport = amqp\ntransport_url = rabbit://u:p@h1,u:q@h2:1/v\n")
+                .unwrap();
+        assert_eq!(config.default.transport().unwrap().hosts.len(), 2);
+        assert!(!format!("{:?}", config.default.transport().unwrap()).contains(":p@"));
+        assert_eq!(
+            err("[DEFAULT]\nrpc_transport = amqp\n"),
+            "m2.conf: [DEFAULT] transport_url: invalid value \"\": \
+             expected a message bus URL when rpc_transport is \"amqp\""
+        );
+        assert_eq!(
+            redact_url("rabbit://u:p@h1:5672,v:q@h2/x"),
+            "rabbit://u:***@h1:5672,v:***@h2/x"
+        );
+    }
+
+    #[test]
+    fn seconds() {
+        let config = parse("[fake]\ndeploy_delay = 0.25\nclean_delay = 2\n").unwrap();
+        assert_eq!(config.fake.deploy_delay, Duration::from_millis(250));
+        assert_eq!(config.fake.clean_delay, Duration::from_secs(2));
+        assert_eq!(
+            err("[fake]\ndeploy_delay = -1\n"),
+            "m2.conf: [fake] deploy_delay: invalid value \"-1\": \
+             expected a number of seconds from 0 to 86400"
+        );
     }
 
     #[test]
@@ -1550,6 +1932,8 @@ mod tests {
                 OptType::Bool => "yes".to_owned(),
                 OptType::Int { min, .. } => (min + 1).to_string(),
                 OptType::Str(StrCheck::Url(&[])) => "rabbit://u:p@h:5672/".to_owned(),
+                OptType::Str(StrCheck::TransportUrl) => "rabbit://u:p@h:5672/".to_owned(),
+                OptType::Seconds => "1.5".to_owned(),
                 OptType::Str(StrCheck::Url(_)) => "https://h:6385".to_owned(),
                 OptType::Str(StrCheck::DbConnection) => "mysql://h/db".to_owned(),
                 OptType::Str(_) => "name".to_owned(),
@@ -1579,7 +1963,10 @@ mod tests {
                 seen_sections.push(spec.section);
             }
         }
-        assert_eq!(seen_sections, ["DEFAULT", "api", "conductor", "database"]);
+        assert_eq!(
+            seen_sections,
+            ["DEFAULT", "api", "conductor", "database", "fake"]
+        );
         for kind in InterfaceKind::ALL {
             for key in [
                 format!("enabled_{kind}_interfaces"),
@@ -1635,7 +2022,7 @@ mod tests {
         assert!(sample.contains("\n#conductor_group =\n"));
         assert!(sample.contains("\n#host = localhost\n"));
         assert!(sample.contains("# (string value, one of: noauth, keystone) default: noauth\n"));
-        for section in ["[DEFAULT]", "[api]", "[conductor]", "[database]"] {
+        for section in ["[DEFAULT]", "[api]", "[conductor]", "[database]", "[fake]"] {
             assert_eq!(sample.matches(&format!("\n{section}\n")).count(), 1);
         }
     }
@@ -1874,7 +2261,8 @@ mod tests {
         assert_eq!(
             err("[DEFAULT]\ntransport_url = localhost\n"),
             "m2.conf: [DEFAULT] transport_url: invalid value \"localhost\": \
-             expected a URL (scheme://...)"
+             expected a message bus URL: \
+             rabbit://user:password@host:port[,user:password@host:port...]/[virtual_host]"
         );
         let message = err("[database]\nconnection = oracle://scott:tiger@db/m2\n");
         assert!(
