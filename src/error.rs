@@ -44,7 +44,12 @@ pub enum Error {
     /// UnsupportedDriverExtension).
     #[error("{0}")]
     Unsupported(String),
-    /// No conductor can serve the request right now (503).
+    /// No alive conductor serves the node's driver in its conductor group (404,
+    /// Ironic's NoValidHost).
+    #[error("{0}")]
+    NoValidHost(String),
+    /// No conductor can serve the request right now, or a service it needs (database,
+    /// message bus) is out of reach (503).
     #[error("{0}")]
     Unavailable(String),
     /// An unexpected failure on the server side (500).
@@ -69,7 +74,7 @@ impl Error {
     /// HTTP status code of this error class.
     pub fn status(&self) -> u16 {
         match self {
-            Error::NotFound { .. } => 404,
+            Error::NotFound { .. } | Error::NoValidHost(_) => 404,
             Error::NodeLocked { .. } | Error::Stale(_) | Error::Conflict(_) => 409,
             Error::Invalid(_) | Error::InvalidState(_) | Error::Unsupported(_) => 400,
             Error::NotAcceptable(_) => 406,
@@ -80,14 +85,23 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The message of a database that cannot be reached.
+    pub const DB_UNAVAILABLE: &str = "The database is not reachable, please retry.";
+
+    /// Is this the database being out of reach (worth retrying later)?
+    pub fn is_db_unavailable(&self) -> bool {
+        matches!(self, Error::Unavailable(m) if m == Self::DB_UNAVAILABLE)
+    }
+}
+
 impl From<sea_orm::DbErr> for Error {
     fn from(e: sea_orm::DbErr) -> Self {
-        tracing::error!(error = %e, "database error");
-        match e {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                Error::Unavailable("The database is not reachable, please retry.".into())
-            }
-            other => Error::Internal(format!("Database error: {other}")),
+        if crate::db::is_connection_error(&e) {
+            tracing::warn!(error = %e, "database not reachable");
+            return Error::Unavailable(Error::DB_UNAVAILABLE.into());
         }
+        tracing::error!(error = %e, "database error");
+        Error::Internal(format!("Database error: {e}"))
     }
 }

@@ -26,12 +26,15 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::drivers::Registry;
+use crate::hash_ring::RingCache;
 use crate::rpc::Transport;
 
 /// Shared state of the API service.
 pub struct AppState {
     pub db: DatabaseConnection,
     pub rpc: Arc<dyn Transport>,
+    /// Which conductor owns which node (the `conductor` field of nodes).
+    pub ring: Arc<RingCache>,
     pub registry: Arc<Registry>,
     pub config: Arc<Config>,
     /// Base URL for links when configured (`[api] public_endpoint`).

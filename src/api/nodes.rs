@@ -65,11 +65,21 @@ pub async fn extras_for(
     } else {
         HashMap::new()
     };
+    // The owner by the hash ring, as the API routes the node's requests; none when no
+    // alive conductor serves the node (or the conductor list cannot be read).
+    let rings = if wants("conductor") {
+        state.ring.rings().await.ok()
+    } else {
+        None
+    };
     Ok(list
         .iter()
         .map(|n| Extras {
             traits: traits.remove(&n.id).unwrap_or_default(),
-            conductor: Some(state.config.default.host.clone()),
+            conductor: rings
+                .as_ref()
+                .and_then(|r| r.owner_of(n))
+                .map(str::to_owned),
             chassis_uuid: n.chassis_id.and_then(|c| chassis.get(&c).cloned()),
             allocation_uuid: None,
         })

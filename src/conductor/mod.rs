@@ -4,22 +4,48 @@
 pub mod periodic;
 pub mod provision;
 pub mod states;
+pub mod takeover;
 pub mod task;
 pub mod vifs;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
+use tokio::sync::{Notify, watch};
 
 use crate::config::{Config, InterfaceKind};
-use crate::db::{node_fields, nodes};
+use crate::db::{conductors, node_fields, nodes};
 use crate::drivers::{PowerAction, Registry};
 use crate::error::{Error, Result};
+use crate::hash_ring::RingCache;
 use crate::rpc::{Handler, Request};
 use states::ProvisionState;
 use task::Task;
+
+/// What this conductor's tasks hold, by node id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// This many tasks hold, or are taking, the node's reservation.
+    Tasks(usize),
+    /// The stale-lock check is looking at the node: no task may take it meanwhile.
+    Check,
+}
+
+/// Where a conductor is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Serving.
+    Running,
+    /// Told to stop: takes no new work, lets running operations finish.
+    Draining,
+    /// The grace period is over: running operations are interrupted.
+    Aborting,
+}
 
 /// One conductor service.
 pub struct Conductor {
@@ -28,31 +54,317 @@ pub struct Conductor {
     pub config: Arc<Config>,
     /// This conductor's hostname, written into the reservations it takes.
     pub host: String,
+    /// The hash rings: which nodes this conductor owns.
+    pub ring: Arc<RingCache>,
+    /// The id of this conductor's row (0 until registered); recorded as a node's
+    /// `conductor_affinity` once this conductor has adopted the node.
+    id: AtomicI64,
+    holds: Mutex<HashMap<i64, Hold>>,
+    /// Operations running in the background.
+    running: AtomicUsize,
+    /// Signalled when an operation ends.
+    ended: Notify,
+    phase: watch::Sender<Phase>,
+    /// Wakes the periodic loop for a take-over pass (the alive set changed).
+    pub(crate) rescan: Notify,
+    periodic_tasks: Mutex<Vec<Arc<dyn periodic::PeriodicTask>>>,
+    /// When this conductor last failed to write its heartbeat.
+    heartbeat_failed: Mutex<Option<std::time::Instant>>,
+}
+
+/// Counts a background operation for as long as it lives.
+pub struct Running(Arc<Conductor>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+        self.0.ended.notify_waiters();
+    }
 }
 
 impl Conductor {
     pub fn new(db: DatabaseConnection, registry: Arc<Registry>, config: Arc<Config>) -> Self {
         let host = config.default.host.clone();
+        let ring = Arc::new(RingCache::new(
+            db.clone(),
+            Duration::from_secs(config.default.hash_ring_reset_interval),
+            config.conductor.heartbeat_timeout,
+        ));
         Conductor {
             db,
             registry,
             config,
             host,
+            ring,
+            id: AtomicI64::new(0),
+            holds: Mutex::new(HashMap::new()),
+            running: AtomicUsize::new(0),
+            ended: Notify::new(),
+            phase: watch::channel(Phase::Running).0,
+            rescan: Notify::new(),
+            periodic_tasks: Mutex::new(periodic::builtin()),
+            heartbeat_failed: Mutex::new(None),
         }
     }
 
-    /// Starts the conductor: recovers from a previous run of the same host, registers,
-    /// and starts the periodic tasks. Returns the handle of the periodic loop.
-    pub async fn start(self: &Arc<Self>) -> Result<tokio::task::JoinHandle<()>> {
+    /// Starts the conductor: recovers from a previous run of the same host, registers
+    /// (not yet online: see [`Conductor::serve`]), and starts the heartbeat and the
+    /// periodic tasks.
+    pub async fn start(self: &Arc<Self>) -> Result<()> {
         self.recover().await?;
-        periodic::register(self).await?;
-        Ok(periodic::spawn(self.clone()))
+        periodic::register(self, false).await?;
+        periodic::spawn(self.clone());
+        Ok(())
+    }
+
+    /// Marks this conductor online: it takes requests, and the hash rings include it.
+    pub async fn serve(self: &Arc<Self>) -> Result<()> {
+        conductors::set_online(&self.db, &self.host).await?;
+        self.ring.reset();
+        tracing::info!(host = %self.host, "conductor online");
+        Ok(())
+    }
+
+    /// The id of this conductor's row (0 before registration).
+    pub fn id(&self) -> i64 {
+        self.id.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_id(&self, id: i64) {
+        self.id.store(id, Ordering::SeqCst);
+    }
+
+    /// Adds a periodic task (a reconciliation loop) before [`Conductor::start`].
+    pub fn add_periodic_task(&self, task: Arc<dyn periodic::PeriodicTask>) {
+        if let Ok(mut tasks) = self.periodic_tasks.lock() {
+            tasks.push(task);
+        }
+    }
+
+    pub(crate) fn periodic_tasks(&self) -> Vec<Arc<dyn periodic::PeriodicTask>> {
+        self.periodic_tasks
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+    }
+
+    /// Records a failed heartbeat write.
+    pub(crate) fn heartbeat_failed(&self) {
+        if let Ok(mut t) = self.heartbeat_failed.lock() {
+            *t = Some(std::time::Instant::now());
+        }
+    }
+
+    /// Can this conductor trust that a conductor without a recent heartbeat is dead?
+    /// Not while its own heartbeats fail, nor for a heartbeat timeout after: the
+    /// database was away for everybody, and the others had no chance to write theirs.
+    pub fn trusts_heartbeats(&self) -> bool {
+        let timeout = Duration::from_secs(self.config.conductor.heartbeat_timeout);
+        self.heartbeat_failed
+            .lock()
+            .map(|t| t.is_none_or(|at| at.elapsed() > timeout))
+            .unwrap_or(false)
+    }
+
+    /// Does the hash ring map `node` to this conductor?
+    pub async fn owns(&self, node: &nodes::Node) -> Result<bool> {
+        Ok(self.ring.rings().await?.owner_of(node) == Some(self.host.as_str()))
+    }
+
+    // -- the in-memory record of held reservations ---------------------------------
+
+    /// Records that a task is taking `id`'s reservation. `false` while the stale-lock
+    /// check looks at the node.
+    pub(crate) fn hold(&self, id: i64) -> bool {
+        let Ok(mut holds) = self.holds.lock() else {
+            return false;
+        };
+        match holds.entry(id).or_insert(Hold::Tasks(0)) {
+            Hold::Check => false,
+            Hold::Tasks(n) => {
+                *n += 1;
+                true
+            }
+        }
+    }
+
+    /// Forgets one task's hold on `id`.
+    pub(crate) fn unhold(&self, id: i64) {
+        if let Ok(mut holds) = self.holds.lock()
+            && let Some(Hold::Tasks(n)) = holds.get_mut(&id)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                holds.remove(&id);
+            }
+        }
+    }
+
+    /// Starts a stale-lock check of `id`: `false` when a task holds it. Until
+    /// [`Conductor::end_check`], or until the check adopts the reservation with
+    /// [`Conductor::check_to_hold`], no task may take the node.
+    pub(crate) fn begin_check(&self, id: i64) -> bool {
+        let Ok(mut holds) = self.holds.lock() else {
+            return false;
+        };
+        if holds.contains_key(&id) {
+            return false;
+        }
+        holds.insert(id, Hold::Check);
+        true
+    }
+
+    /// Ends a stale-lock check.
+    pub(crate) fn end_check(&self, id: i64) {
+        if let Ok(mut holds) = self.holds.lock()
+            && holds.get(&id) == Some(&Hold::Check)
+        {
+            holds.remove(&id);
+        }
+    }
+
+    /// Turns a stale-lock check into a task's hold (the check adopts the
+    /// reservation).
+    pub(crate) fn check_to_hold(&self, id: i64) {
+        if let Ok(mut holds) = self.holds.lock() {
+            holds.insert(id, Hold::Tasks(1));
+        }
+    }
+
+    /// Node ids some task of this conductor holds.
+    pub fn held(&self) -> Vec<i64> {
+        self.holds
+            .lock()
+            .map(|h| h.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    // -- life cycle -------------------------------------------------------------------
+
+    /// Where this conductor is in its life.
+    pub fn phase(&self) -> Phase {
+        *self.phase.borrow()
+    }
+
+    /// Has this conductor been told to stop?
+    pub fn is_stopping(&self) -> bool {
+        self.phase() >= Phase::Draining
+    }
+
+    /// Is the grace period over (operations are being interrupted)?
+    pub fn is_aborting(&self) -> bool {
+        self.phase() == Phase::Aborting
+    }
+
+    /// Resolves once the grace period is over.
+    pub async fn aborted(&self) {
+        let mut rx = self.phase.subscribe();
+        let _ = rx.wait_for(|p| *p == Phase::Aborting).await;
+    }
+
+    /// Resolves once the conductor is told to stop.
+    pub async fn stopped(&self) {
+        let mut rx = self.phase.subscribe();
+        let _ = rx.wait_for(|p| *p >= Phase::Draining).await;
+    }
+
+    /// Refuses new work once stopping.
+    pub(crate) fn check_running(&self) -> Result<()> {
+        if self.is_stopping() {
+            return Err(Error::Unavailable(format!(
+                "The conductor {} is shutting down, please retry.",
+                self.host
+            )));
+        }
+        Ok(())
+    }
+
+    /// Spawns a background operation, counted until it ends.
+    pub fn spawn_background<F>(self: &Arc<Self>, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let guard = Running(self.clone());
+        tokio::spawn(async move {
+            work.await;
+            drop(guard);
+        });
+    }
+
+    /// Background operations running now.
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no background operation runs, at most `limit`; `true` when none
+    /// does.
+    async fn wait_idle(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let ended = self.ended.notified();
+            if self.running() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                return self.running() == 0;
+            }
+        }
+    }
+
+    /// Graceful stop. The conductor goes offline at once (the hash rings drop it, so
+    /// its nodes move to other conductors), takes no new work, and gives running
+    /// operations `[conductor] graceful_shutdown_timeout` seconds to finish. Those
+    /// still running then are interrupted: their nodes fail with a message naming this
+    /// conductor. Last, whatever it still holds is released and it stops heartbeating.
+    pub async fn shutdown(self: &Arc<Self>) {
+        if self.phase.send_replace(Phase::Draining) != Phase::Running {
+            return;
+        }
+        tracing::info!(host = %self.host, running = self.running(), "conductor stopping: going offline, finishing running operations");
+        if let Err(e) = conductors::unregister(&self.db, &self.host).await {
+            tracing::error!(error = %e, "could not mark the conductor offline");
+        }
+        let grace = Duration::from_secs(self.config.conductor.graceful_shutdown_timeout);
+        if !self.wait_idle(grace).await {
+            tracing::warn!(host = %self.host, running = self.running(), "grace period over; interrupting running operations");
+            self.phase.send_replace(Phase::Aborting);
+            if !self.wait_idle(Duration::from_secs(15)).await {
+                tracing::error!(running = self.running(), "operations still running at exit");
+            }
+        }
+        if let Err(e) = self
+            .recover_with(&format!(
+                "The conductor {} was stopped while the node was in state \"{{state}}\"; \
+             the operation was aborted.",
+                self.host
+            ))
+            .await
+        {
+            tracing::error!(error = %e, "could not release the reservations of this conductor");
+        }
+        if let Err(e) = conductors::unregister(&self.db, &self.host).await {
+            tracing::error!(error = %e, "could not mark the conductor offline");
+        }
+        tracing::info!(host = %self.host, "conductor stopped");
     }
 
     /// Brings nodes left by a previous run of this host to a stable state and clears
     /// the reservations it held: nodes mid-operation fail with a clear last_error.
     pub async fn recover(self: &Arc<Self>) -> Result<()> {
-        let held = nodes::all(
+        self.recover_with(&format!(
+            "The conductor {} restarted while the node was in state \"{{state}}\"; \
+             the operation was aborted.",
+            self.host
+        ))
+        .await
+    }
+
+    /// Fails this host's reserved nodes that are mid-operation with `message`
+    /// (`{state}` is replaced by the state) and clears every reservation it holds
+    /// that no running task of this process holds.
+    async fn recover_with(self: &Arc<Self>, message: &str) -> Result<()> {
+        let reserved = nodes::all(
             &self.db,
             &nodes::NodeFilter {
                 reserved_by: Some(self.host.clone()),
@@ -60,27 +372,25 @@ impl Conductor {
             },
         )
         .await?;
-        for n in &held {
-            let state = n.provision_state.parse::<ProvisionState>().ok();
-            if let Some(state) = state.filter(|s| s.is_transient()) {
-                let mut n = n.clone();
-                let step = states::resolve(state, states::Event::Fail, None);
-                if let Some(step) = step {
-                    tracing::warn!(node = %n.uuid, state = %state, "failing node left mid-operation by a conductor restart");
-                    n.last_error = Some(format!(
-                        "The conductor {} restarted while the node was in state \"{state}\"; \
-                         the operation was aborted.",
-                        self.host
-                    ));
-                    n.provision_state = step.provision_state.as_str().to_owned();
-                    n.target_provision_state = step.target.map(|t| t.as_str().to_owned());
-                    n.provision_updated_at = Some(chrono::Utc::now());
-                    n.target_power_state = None;
-                    nodes::save(&self.db, &mut n).await?;
-                }
+        let mut cleared = 0;
+        for n in reserved {
+            if !self.begin_check(n.id) {
+                continue;
+            }
+            self.check_to_hold(n.id);
+            let Ok(mut task) = Task::adopt(self, n.id).await else {
+                continue;
+            };
+            if task.node.reservation.as_deref() != Some(self.host.as_str()) {
+                // Released meanwhile: not ours to write.
+                task.disown();
+                continue;
+            }
+            takeover::settle(&mut task, message);
+            if task.finish().await.is_ok() {
+                cleared += 1;
             }
         }
-        let cleared = nodes::release_all(&self.db, &self.host).await?;
         if cleared > 0 {
             tracing::warn!(count = cleared, host = %self.host, "cleared stale reservations");
         }
@@ -225,6 +535,7 @@ impl Conductor {
         action: PowerAction,
         timeout: Option<u64>,
     ) -> Result<Value> {
+        self.check_running()?;
         let mut task = Task::acquire(self, uuid, "power state change").await?;
         let checked = (|| {
             task.drivers.power.validate(&task.node)?;
@@ -247,7 +558,8 @@ impl Conductor {
             task.release().await;
             return Err(e);
         }
-        tokio::spawn(async move {
+        let mut task = task.into_background();
+        self.spawn_background(async move {
             let power = task.drivers.power.clone();
             let result = match action {
                 PowerAction::On | PowerAction::Off => {

@@ -26,10 +26,11 @@ pub async fn start(
     let verb = Verb::parse(verb).ok_or_else(|| {
         Error::invalid(format!("\"{verb}\" is not a valid provision state target."))
     })?;
+    conductor.check_running()?;
     let mut task = Task::acquire(conductor, uuid, verb.as_str()).await?;
     match accept(&mut task, verb, &args).await {
         Ok(true) => {
-            tokio::spawn(run(task, verb, args));
+            conductor.spawn_background(run(task.into_background(), verb, args));
             Ok(Value::Null)
         }
         Ok(false) => {
@@ -164,16 +165,34 @@ fn clean_steps_arg(args: &Map<String, Value>) -> Result<Vec<CleanStep>> {
         .collect()
 }
 
-/// The background part of a provision verb.
+/// The background part of a provision verb. When the conductor's grace period
+/// after a stop runs out, the work is interrupted where it waits and the node fails
+/// with a message naming the conductor.
 async fn run(mut task: Task, verb: Verb, args: Map<String, Value>) {
     let uuid = task.node.uuid.clone();
+    let conductor = task.conductor().clone();
     let span = tracing::info_span!("provision", node = %uuid, verb = verb.as_str());
-    let result = tracing::Instrument::instrument(work(&mut task, verb, &args), span).await;
+    let result = {
+        let work = tracing::Instrument::instrument(work(&mut task, verb, &args), span);
+        tokio::select! {
+            r = work => r,
+            _ = conductor.aborted() => Err(Error::Unavailable(format!(
+                "The conductor {} was stopped before the operation finished; it was \
+                 interrupted.",
+                conductor.host
+            ))),
+        }
+    };
+    if task.is_lost() {
+        // Another conductor took the node over: nothing more to write.
+        return;
+    }
     if let Err(e) = result {
         let state = task.provision_state().ok();
         if state.is_some_and(|s| s.is_transient()) {
-            if let Err(save) = task.fail(&e.to_string()).await {
-                tracing::error!(node = %uuid, error = %save, "could not record failure");
+            // Written with the release below, in one row write.
+            if let Err(fail) = task.mark_failed(&e.to_string()) {
+                tracing::error!(node = %uuid, error = %fail, "could not record failure");
             }
         } else {
             tracing::error!(node = %uuid, error = %e, "provision work failed");
@@ -216,6 +235,8 @@ async fn work(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Result<
             match deploy.deploy(&mut task.ctx()).await? {
                 StepOutcome::Done => {
                     task.node.deploy_step = Value::Object(Map::new());
+                    // Deployed here: no take-over needed while this conductor owns it.
+                    task.node.conductor_affinity = Some(task.conductor().id());
                     task.process_event(Event::Done).await
                 }
                 StepOutcome::Wait => task.process_event(Event::Wait).await,
@@ -282,6 +303,15 @@ fn automated_clean_steps(task: &Task) -> Vec<CleanStep> {
 async fn clean(task: &mut Task, steps: Vec<CleanStep>) -> Result<()> {
     let known = task.drivers.deploy.clean_steps();
     for step in steps {
+        if task.conductor().is_stopping() {
+            // Between two steps: hand the node back rather than start another.
+            return Err(Error::Unavailable(format!(
+                "The conductor {} was stopped during cleaning, before step {}.{}.",
+                task.conductor().host,
+                step.interface,
+                step.step
+            )));
+        }
         if step.interface != "deploy" || !known.iter().any(|k| k.step == step.step) {
             return Err(Error::invalid(format!(
                 "Clean step {}.{} is not supported by node {}",

@@ -6,7 +6,18 @@
 //! one conductor, can never both hold it. `Task::release` gives it back; if a task is
 //! dropped without that (an early return, a panic in a worker), `Drop` releases it in the
 //! background. A conductor that dies holding reservations has them cleared when it, or
-//! another conductor, takes over (see `Conductor::recover`).
+//! another conductor, takes over (see `Conductor::recover` and `takeover`).
+//!
+//! Every write of a task is conditional on the reservation still being this
+//! conductor's (`nodes::save_held`): a conductor that was taken for dead while it was
+//! only cut off cannot overwrite what the conductor that took its nodes over wrote.
+//! A task running in the background (after the API got its 202) retries writes that
+//! fail because the database is out of reach, until they succeed or the conductor is
+//! told to abort: the outcome of an accepted operation is never dropped.
+//!
+//! The conductor also keeps, in memory, the set of nodes its tasks hold
+//! ([`Conductor::holds`](super::Conductor)); a reservation in the database under this
+//! conductor's name that no task holds is stale and is cleared by a periodic check.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -26,6 +37,10 @@ use crate::error::{Error, Result};
 const LOCK_ATTEMPTS: u32 = 3;
 const LOCK_RETRY: Duration = Duration::from_millis(100);
 
+/// How long a background task waits between two attempts at a write the database
+/// refused for being out of reach, at most.
+const DB_RETRY_MAX: Duration = Duration::from_secs(5);
+
 /// An exclusive hold on one node.
 pub struct Task {
     conductor: Arc<Conductor>,
@@ -36,6 +51,10 @@ pub struct Task {
     /// The interfaces the node uses.
     pub drivers: DriverSet,
     released: bool,
+    /// Runs in the background: writes are retried while the database is away.
+    background: bool,
+    /// The reservation was taken by another conductor: nothing more is written.
+    lost: bool,
 }
 
 impl Task {
@@ -48,32 +67,27 @@ impl Task {
             let node = nodes::by_uuid(db, uuid)
                 .await?
                 .ok_or_else(|| Error::not_found("Node", uuid))?;
-            if nodes::reserve(db, node.id, host).await? {
-                let node = nodes::by_id(db, node.id)
-                    .await?
-                    .ok_or_else(|| Error::not_found("Node", uuid))?;
-                tracing::debug!(node = %node.uuid, purpose, "reservation taken");
-                let drivers = match conductor.registry.driver_set(&node) {
-                    Ok(d) => d,
+            // Registered before the reservation is taken, so that the stale-lock check
+            // never sees a reservation of ours that no task holds.
+            let held = conductor.hold(node.id);
+            let reserved = if held {
+                match nodes::reserve(db, node.id, host).await {
+                    Ok(r) => r,
                     Err(e) => {
-                        nodes::release(db, node.id, host).await?;
+                        conductor.unhold(node.id);
                         return Err(e);
                     }
-                };
-                let ports = match nodes::ports(db, node.id).await {
-                    Ok(p) => p,
-                    Err(e) => {
-                        nodes::release(db, node.id, host).await?;
-                        return Err(e);
-                    }
-                };
-                return Ok(Task {
-                    conductor: conductor.clone(),
-                    node,
-                    ports,
-                    drivers,
-                    released: false,
-                });
+                }
+            } else {
+                false
+            };
+            if reserved {
+                let task = Task::adopt(conductor, node.id).await?;
+                tracing::debug!(node = %task.node.uuid, purpose, "reservation taken");
+                return Ok(task);
+            }
+            if held {
+                conductor.unhold(node.id);
             }
             attempt += 1;
             if attempt >= LOCK_ATTEMPTS {
@@ -90,6 +104,84 @@ impl Task {
         }
     }
 
+    /// A task over a reservation this conductor already holds in the database and in
+    /// [`Conductor::hold`]: loads the node, its ports and drivers. On failure the
+    /// reservation is given back.
+    pub async fn adopt(conductor: &Arc<Conductor>, id: i64) -> Result<Task> {
+        let db = &conductor.db;
+        let host = &conductor.host;
+        let give_back = |e: Error| async move {
+            let _ = nodes::release(db, id, host).await;
+            conductor.unhold(id);
+            e
+        };
+        let node = match nodes::by_id(db, id).await {
+            Ok(Some(n)) => n,
+            Ok(None) => return Err(give_back(Error::not_found("Node", id.to_string())).await),
+            Err(e) => return Err(give_back(e).await),
+        };
+        let drivers = match conductor.registry.driver_set(&node) {
+            Ok(d) => d,
+            Err(e) => return Err(give_back(e).await),
+        };
+        let ports = match nodes::ports(db, node.id).await {
+            Ok(p) => p,
+            Err(e) => return Err(give_back(e).await),
+        };
+        Ok(Task {
+            conductor: conductor.clone(),
+            node,
+            ports,
+            drivers,
+            released: false,
+            background: false,
+            lost: false,
+        })
+    }
+
+    /// Marks the task as running in the background: from now on writes are retried
+    /// while the database is out of reach.
+    pub fn into_background(mut self) -> Task {
+        self.background = true;
+        self
+    }
+
+    /// Ends the task without any write: for a task adopted over a reservation that
+    /// turned out not to be this conductor's.
+    pub(crate) fn disown(mut self) {
+        self.released = true;
+        self.conductor.unhold(self.node.id);
+    }
+
+    /// Has another conductor taken the node's reservation?
+    pub fn is_lost(&self) -> bool {
+        self.lost
+    }
+
+    /// After a failed write: `true` when it should be tried again, after a pause. A
+    /// background task retries while the database is out of reach, until the write
+    /// succeeds or the conductor aborts its work.
+    async fn retry(&self, e: &Error, wait: &mut Duration, what: &str) -> bool {
+        if !self.background || !e.is_db_unavailable() || self.conductor.is_aborting() {
+            return false;
+        }
+        tracing::warn!(node = %self.node.uuid, what, retry_in = ?*wait, "database out of reach; retrying");
+        tokio::time::sleep(*wait).await;
+        *wait = (*wait * 2).min(DB_RETRY_MAX);
+        true
+    }
+
+    /// The error of a task whose reservation was taken by another conductor.
+    fn lost_error(&mut self) -> Error {
+        self.lost = true;
+        tracing::error!(node = %self.node.uuid, host = %self.conductor.host, "reservation lost to another conductor; abandoning the operation");
+        Error::Conflict(format!(
+            "Node {} was taken over by another conductor while {} worked on it; \
+             the operation was abandoned.",
+            self.node.uuid, self.conductor.host
+        ))
+    }
+
     /// The conductor running this task.
     pub fn conductor(&self) -> &Arc<Conductor> {
         &self.conductor
@@ -104,10 +196,25 @@ impl Task {
         }
     }
 
-    /// Writes the node row.
+    /// Writes the node row, while this conductor still holds the reservation.
     pub async fn save(&mut self) -> Result<()> {
-        self.node.reservation = Some(self.conductor.host.clone());
-        nodes::save(&self.conductor.db, &mut self.node).await
+        if self.lost {
+            return Err(self.lost_error());
+        }
+        let (db, host) = (self.conductor.db.clone(), self.conductor.host.clone());
+        self.node.reservation = Some(host.clone());
+        let mut wait = Duration::from_millis(200);
+        loop {
+            match nodes::save_held(&db, &mut self.node, &host).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => return Err(self.lost_error()),
+                Err(e) => {
+                    if !self.retry(&e, &mut wait, "save node").await {
+                        return Err(e);
+                    }
+                }
+            }
+        }
     }
 
     /// The node's provision state as the state machine's enum.
@@ -126,6 +233,12 @@ impl Task {
 
     /// Moves the node through the state machine on `event` and saves it.
     pub async fn process_event(&mut self, event: Event) -> Result<()> {
+        self.apply_event(event)?;
+        self.save().await
+    }
+
+    /// Moves the node through the state machine on `event`, in memory only.
+    pub fn apply_event(&mut self, event: Event) -> Result<()> {
         let from = self.provision_state()?;
         let step = states::resolve(from, event, self.target_state()).ok_or_else(|| {
             Error::Internal(format!(
@@ -143,14 +256,20 @@ impl Task {
         self.node.provision_state = step.provision_state.as_str().to_owned();
         self.node.target_provision_state = step.target.map(|t| t.as_str().to_owned());
         self.node.provision_updated_at = Some(Utc::now());
-        self.save().await
+        Ok(())
     }
 
     /// Records a failure: `last_error`, then the `Fail` event.
     pub async fn fail(&mut self, error: &str) -> Result<()> {
+        self.mark_failed(error)?;
+        self.save().await
+    }
+
+    /// Records a failure in memory: the next write ([`Task::finish`]) stores it.
+    pub fn mark_failed(&mut self, error: &str) -> Result<()> {
         tracing::warn!(node = %self.node.uuid, error, "operation failed");
         self.node.last_error = Some(error.to_owned());
-        self.process_event(Event::Fail).await
+        self.apply_event(Event::Fail)
     }
 
     /// Writes the node and gives the reservation back in the same row write, so that
@@ -158,16 +277,27 @@ impl Task {
     /// When the write fails the reservation is released on its own and the error
     /// returned.
     pub async fn finish(mut self) -> Result<()> {
+        if self.lost {
+            return Err(self.lost_error());
+        }
+        let (db, host) = (self.conductor.db.clone(), self.conductor.host.clone());
         self.node.reservation = None;
-        match nodes::save(&self.conductor.db, &mut self.node).await {
-            Ok(()) => {
-                self.released = true;
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(node = %self.node.uuid, error = %e, "could not save the node");
-                self.release().await;
-                Err(e)
+        let mut wait = Duration::from_millis(200);
+        loop {
+            match nodes::save_held(&db, &mut self.node, &host).await {
+                Ok(true) => {
+                    self.released = true;
+                    self.conductor.unhold(self.node.id);
+                    return Ok(());
+                }
+                Ok(false) => return Err(self.lost_error()),
+                Err(e) => {
+                    if !self.retry(&e, &mut wait, "save node and release").await {
+                        tracing::error!(node = %self.node.uuid, error = %e, "could not save the node");
+                        self.release().await;
+                        return Err(e);
+                    }
+                }
             }
         }
     }
@@ -180,9 +310,23 @@ impl Task {
             self.node.id,
             self.conductor.host.clone(),
         );
-        if let Err(e) = nodes::release(&db, id, &host).await {
-            tracing::error!(node = %self.node.uuid, error = %e, "could not release reservation");
+        let mut wait = Duration::from_millis(200);
+        if !self.lost {
+            loop {
+                match nodes::release(&db, id, &host).await {
+                    Ok(_) => break,
+                    Err(e) => {
+                        if !self.retry(&e, &mut wait, "release reservation").await {
+                            // The periodic stale-lock check clears it once the database
+                            // is back.
+                            tracing::error!(node = %self.node.uuid, error = %e, "could not release reservation");
+                            break;
+                        }
+                    }
+                }
+            }
         }
+        self.conductor.unhold(id);
     }
 }
 
@@ -191,19 +335,23 @@ impl Drop for Task {
         if self.released {
             return;
         }
-        let (db, id, host, uuid) = (
-            self.conductor.db.clone(),
-            self.node.id,
-            self.conductor.host.clone(),
-            self.node.uuid.clone(),
-        );
+        if self.lost {
+            // Another conductor holds the reservation now: only our own record goes.
+            self.conductor.unhold(self.node.id);
+            return;
+        }
+        let (conductor, id, uuid) = (self.conductor.clone(), self.node.id, self.node.uuid.clone());
         tracing::warn!(node = %uuid, "task ended without releasing its reservation; releasing");
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                if let Err(e) = nodes::release(&db, id, &host).await {
-                    tracing::error!(node = %uuid, error = %e, "could not release reservation");
-                }
-            });
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(async move {
+                    if let Err(e) = nodes::release(&conductor.db, id, &conductor.host).await {
+                        tracing::error!(node = %uuid, error = %e, "could not release reservation");
+                    }
+                    conductor.unhold(id);
+                });
+            }
+            Err(_) => conductor.unhold(id),
         }
     }
 }

@@ -26,8 +26,8 @@ pub async fn connect(url: &str, max_pool: Option<u32>) -> Result<DatabaseConnect
     let mut opts = ConnectOptions::new(url.to_owned());
     let sqlite = url.starts_with("sqlite:");
     opts.sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
         .max_connections(max_pool.unwrap_or(if sqlite { 8 } else { 16 }))
         .min_connections(1);
     if sqlite {
@@ -49,6 +49,32 @@ pub async fn connect(url: &str, max_pool: Option<u32>) -> Result<DatabaseConnect
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     migration::Migrator::up(db, None).await
+}
+
+/// Is this error the database being out of reach (down, restarting, network cut),
+/// rather than a fault of the statement? Such errors are worth retrying later.
+pub fn is_connection_error(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr as D, RuntimeErr};
+    let sqlx = match e {
+        D::ConnectionAcquire(_) | D::Conn(_) => return true,
+        D::Exec(RuntimeErr::SqlxError(s)) | D::Query(RuntimeErr::SqlxError(s)) => s,
+        _ => return false,
+    };
+    match &**sqlx {
+        Sqlx::Io(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed
+        | Sqlx::Tls(_)
+        | Sqlx::Protocol(_) => true,
+        // SQLSTATE class 08 (connection exception) and 57P0x (the server shutting
+        // down or restarting).
+        Sqlx::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
 }
 
 /// Is this database error a violation of a unique constraint?

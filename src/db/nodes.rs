@@ -265,6 +265,50 @@ pub async fn save<C: ConnectionTrait>(db: &C, n: &mut Node) -> Result<()> {
     Ok(())
 }
 
+/// Writes every column of `n` and bumps updated_at, only while `host` holds the node's
+/// reservation. `false` (and nothing written) when it no longer does: another
+/// conductor took the node over.
+pub async fn save_held<C: ConnectionTrait>(db: &C, n: &mut Node, host: &str) -> Result<bool> {
+    n.updated_at = Some(Utc::now());
+    let am = n.clone().into_active_model().reset_all();
+    let written = node::Entity::update(am)
+        .validate()?
+        .filter(node::Column::Reservation.eq(host))
+        .exec_without_returning(db)
+        .await;
+    match written {
+        Ok(_) => Ok(true),
+        Err(sea_orm::DbErr::RecordNotUpdated) => Ok(false),
+        Err(e) => Err(conflict(e, n)),
+    }
+}
+
+/// Moves the node's reservation from `from` (a conductor that died) to `to`, in one
+/// conditional write: of several conductors trying, exactly one succeeds.
+pub async fn take_reservation<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    from: &str,
+    to: &str,
+) -> Result<bool> {
+    let r = node::Entity::update_many()
+        .col_expr(node::Column::Reservation, Expr::value(to))
+        .filter(node::Column::Id.eq(id))
+        .filter(node::Column::Reservation.eq(from))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Every reserved node.
+pub async fn reserved<C: ConnectionTrait>(db: &C) -> Result<Vec<Node>> {
+    Ok(node::Entity::find()
+        .filter(node::Column::Reservation.is_not_null())
+        .order_by_asc(node::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// Takes the node's exclusive reservation for `host`. `false` when another holds it.
 pub async fn reserve<C: ConnectionTrait>(db: &C, id: i64, host: &str) -> Result<bool> {
     let r = node::Entity::update_many()

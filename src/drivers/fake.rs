@@ -5,13 +5,31 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::*;
+use crate::config::FakeSection;
 
-/// The fake implementation of every interface.
-pub struct Fake;
+/// The fake implementation of every interface. Deploys and clean steps take the
+/// time `[fake]` says (none by default), so that operations can be watched, or
+/// interrupted, while they run.
+#[derive(Debug, Clone, Default)]
+pub struct Fake {
+    deploy_delay: Duration,
+    clean_delay: Duration,
+}
+
+impl Fake {
+    /// The fake interfaces with the delays of `[fake]`.
+    pub fn new(settings: &FakeSection) -> Fake {
+        Fake {
+            deploy_delay: settings.deploy_delay,
+            clean_delay: settings.clean_delay,
+        }
+    }
+}
 
 /// An implementation that does nothing, under a given name (`noop`, `no-raid`, ...).
 pub struct Nothing(pub &'static str);
@@ -130,6 +148,9 @@ impl Boot for Fake {}
 impl Deploy for Fake {
     /// Ends as a real deploy does: the node powered on through its power interface.
     async fn deploy(&self, ctx: &mut TaskContext<'_>) -> Result<StepOutcome> {
+        if !self.deploy_delay.is_zero() {
+            tokio::time::sleep(self.deploy_delay).await;
+        }
         let power = ctx.drivers.power.clone();
         power
             .set_power_state(ctx.node, PowerState::On, None)
@@ -154,6 +175,17 @@ impl Deploy for Fake {
             step: "erase_devices".into(),
             priority: 10,
         }]
+    }
+
+    async fn execute_clean_step(
+        &self,
+        _ctx: &mut TaskContext<'_>,
+        _step: &CleanStep,
+    ) -> Result<StepOutcome> {
+        if !self.clean_delay.is_zero() {
+            tokio::time::sleep(self.clean_delay).await;
+        }
+        Ok(StepOutcome::Done)
     }
 }
 
@@ -219,8 +251,8 @@ impl Plain for Fake {}
 impl Plain for Nothing {}
 
 /// Registers the fake, noop and no-* implementations and the `fake-hardware` type.
-pub fn register(r: &mut Registry) {
-    let fake = Arc::new(Fake);
+pub fn register(r: &mut Registry, settings: &FakeSection) {
+    let fake = Arc::new(Fake::new(settings));
     r.add_power(fake.clone());
     r.add_management(fake.clone());
     r.add_boot(fake.clone());

@@ -178,6 +178,12 @@ pub trait Boot: Interface {
     async fn clean_up_instance(&self, _ctx: &mut TaskContext<'_>) -> Result<()> {
         Ok(())
     }
+    /// Re-adopts an active node whose conductor changed (the hash ring moved it, or
+    /// its conductor died): re-creates whatever this conductor must serve for the node
+    /// to boot (boot configuration, exports). Must be idempotent.
+    async fn take_over(&self, _ctx: &mut TaskContext<'_>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A step the deploy interface runs during cleaning.
@@ -204,7 +210,8 @@ pub trait Deploy: Interface {
     ) -> Result<StepOutcome> {
         Ok(StepOutcome::Done)
     }
-    /// Re-adopts an active node after its conductor changed.
+    /// Re-adopts an active node whose conductor changed, after the boot interface's
+    /// `take_over`. Must be idempotent.
     async fn take_over(&self, _ctx: &mut TaskContext<'_>) -> Result<()> {
         Ok(())
     }
@@ -338,10 +345,11 @@ fn lookup<T: ?Sized>(
 }
 
 impl Registry {
-    /// Every implementation m2 ships, with the hardware types that use them.
-    pub fn builtin() -> Registry {
+    /// Every implementation m2 ships, with the hardware types that use them,
+    /// configured by `config`.
+    pub fn builtin(config: &Config) -> Registry {
         let mut r = Registry::default();
-        fake::register(&mut r);
+        fake::register(&mut r, &config.fake);
         r
     }
 
