@@ -35,6 +35,25 @@ enum Command {
         #[arg(long, env = "M2_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
+    /// The API alone. Requests to conductors go through the message bus
+    /// (rpc_transport = amqp); run any number of them behind a load balancer.
+    Api {
+        #[arg(long, env = "M2_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        /// Accept an SQLite database (one host, light load only: several processes on
+        /// one SQLite file serialise every write).
+        #[arg(long)]
+        allow_sqlite: bool,
+    },
+    /// A conductor alone: consumes its queue on the message bus and runs the
+    /// operations of the nodes the hash ring maps to it. Run one or more.
+    Conductor {
+        #[arg(long, env = "M2_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        /// Accept an SQLite database (one host, light load only).
+        #[arg(long)]
+        allow_sqlite: bool,
+    },
     /// Applies the database migrations to the configured database.
     Dbsync {
         #[arg(long, env = "M2_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
@@ -109,16 +128,90 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Refuses SQLite for the services that run as several processes, unless allowed.
+fn check_sqlite(config: &Config, data_dir: &std::path::Path, allow: bool) -> anyhow::Result<()> {
+    if !allow && startup::is_sqlite(config, data_dir)? {
+        anyhow::bail!(
+            "m2 api and m2 conductor run as separate processes sharing one database; \
+             SQLite serialises their writes and cannot be shared between hosts. Set \
+             [database] connection to PostgreSQL or MariaDB (then run m2 dbsync), or pass \
+             --allow-sqlite for a single-host trial"
+        );
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn terminated() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
 async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
     match command {
         Command::Standalone { data_dir } => {
             let db = startup::database(&config, &data_dir).await?;
-            let (app, conductor) = startup::standalone(config.clone(), db).await?;
+            let (app, service, client) = startup::standalone(config.clone(), db).await?;
             tracing::info!(port = app.port(), host = %config.default.host, "m2 standalone serving the Bare Metal API");
             // Tests and scripts read the port from this line.
             println!("m2 listening on {}:{}", config.api.host_ip, app.port());
+            // The HTTP server stops on SIGTERM/SIGINT; the conductor follows.
             app.run().await?;
-            m2::db::conductors::unregister(&conductor.db, &conductor.host).await?;
+            service.shutdown().await;
+            if let Some(c) = client {
+                c.close().await;
+            }
+            Ok(())
+        }
+        Command::Api {
+            data_dir,
+            allow_sqlite,
+        } => {
+            check_sqlite(&config, &data_dir, allow_sqlite)?;
+            let db = startup::database_with_retry(&config, &data_dir).await?;
+            startup::check_schema(&db).await?;
+            let (app, client) = startup::api(config.clone(), db).await?;
+            tracing::info!(port = app.port(), "m2 api serving the Bare Metal API");
+            println!("m2 listening on {}:{}", config.api.host_ip, app.port());
+            app.run().await?;
+            if let Some(c) = client {
+                c.close().await;
+            }
+            Ok(())
+        }
+        Command::Conductor {
+            data_dir,
+            allow_sqlite,
+        } => {
+            check_sqlite(&config, &data_dir, allow_sqlite)?;
+            if config.default.rpc_transport != m2::config::RpcTransport::Amqp {
+                anyhow::bail!(
+                    "m2 conductor takes its requests from the message bus: set [DEFAULT] \
+                     rpc_transport = amqp and transport_url"
+                );
+            }
+            let db = startup::database_with_retry(&config, &data_dir).await?;
+            startup::check_schema(&db).await?;
+            let registry = Arc::new(m2::drivers::Registry::builtin(&config));
+            let service = startup::conductor(config.clone(), db, registry).await?;
+            tracing::info!(host = %config.default.host, "m2 conductor started");
+            println!("m2 conductor {} started", config.default.host);
+            terminated().await;
+            tracing::info!("termination requested");
+            service.shutdown().await;
             Ok(())
         }
         Command::Dbsync { data_dir } => {

@@ -3,7 +3,10 @@
 //! Every operation the API asks of a conductor is a [`Request`]: a serialisable value, so
 //! that the same requests travel in process (`m2 standalone`) or over a message broker.
 //! A transport implements [`Transport`]; the conductor side implements [`Handler`].
+//! [`local`] is the in-process transport of `m2 standalone`, [`amqp`] the RabbitMQ one
+//! between `m2 api` and `m2 conductor` processes.
 
+pub mod amqp;
 pub mod local;
 
 use async_trait::async_trait;
@@ -125,7 +128,8 @@ pub trait Handler: Send + Sync {
 }
 
 /// The API side: delivers a request to the conductor that owns the node and waits for
-/// its answer.
+/// its answer. Operations that run long (provision verbs, power changes) answer once
+/// the conductor accepted them; the work goes on in the conductor's background.
 #[async_trait]
 pub trait Transport: Send + Sync {
     async fn call(&self, req: Request) -> Result<Value>;
