@@ -6,6 +6,9 @@
 //! helper.
 #![allow(dead_code)]
 
+pub mod services;
+
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -364,20 +367,30 @@ impl Server {
 
     /// Starts m2 with `config_extra` (INI text) merged over the base configuration.
     pub fn start_with(config_extra: &str) -> Server {
+        Server::start_command(config_extra, |dir| {
+            vec![
+                "standalone".into(),
+                "--data-dir".into(),
+                dir.join("data").into_os_string(),
+            ]
+        })
+    }
+
+    /// Starts `m2 <args>` (a command that serves the API and prints its listening
+    /// line: `standalone` or `api`) with `config_extra` merged over the base
+    /// configuration; `args` gets the server's own temporary directory.
+    pub fn start_command(config_extra: &str, args: impl FnOnce(&Path) -> Vec<OsString>) -> Server {
         let dir = tempfile::Builder::new()
             .prefix("m2-test-")
             .tempdir()
             .expect("temp dir");
         let config_path = write_config(dir.path(), config_extra);
         let stderr_path = dir.path().join("m2.stderr");
-        let data_dir = dir.path().join("data");
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
         let mut child = Command::new(M2)
             .arg("--config-file")
             .arg(&config_path)
-            .arg("standalone")
-            .arg("--data-dir")
-            .arg(&data_dir)
+            .args(args(dir.path()))
             .env("NO_COLOR", "1")
             .env_remove("M2_CONFIG_FILE")
             .env_remove("M2_DATA_DIR")
@@ -697,6 +710,11 @@ impl Server {
         let log = strip_ansi(&self.stderr());
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// The process id of the server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Stops the server (SIGKILL) and waits for it.
