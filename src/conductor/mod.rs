@@ -121,6 +121,8 @@ impl Conductor {
     pub async fn serve(self: &Arc<Self>) -> Result<()> {
         conductors::set_online(&self.db, &self.host).await?;
         self.ring.reset();
+        // Take this conductor's share of active nodes now, not at the next interval.
+        self.rescan.notify_one();
         tracing::info!(host = %self.host, "conductor online");
         Ok(())
     }
