@@ -148,6 +148,11 @@ impl ConductorService {
     /// then the server stops consuming.
     pub async fn shutdown(&self) {
         if let Some(s) = &self.server {
+            // Offline first, so that the API finds the new owners when it re-routes.
+            let c = &self.conductor;
+            if let Err(e) = crate::db::conductors::unregister(&c.db, &c.host).await {
+                tracing::error!(error = %e, "could not mark the conductor offline");
+            }
             s.drain();
         }
         self.conductor.shutdown().await;

@@ -143,6 +143,8 @@ struct Cluster {
     // Dropped in this order: processes first, then the services.
     api: Arc<Server>,
     conductors: Vec<Conductor>,
+    /// The configuration every process got (without its host).
+    config: String,
     mq: RabbitMq,
     pg: Postgres,
 }
@@ -175,6 +177,7 @@ impl Cluster {
         let cluster = Cluster {
             api,
             conductors,
+            config,
             mq,
             pg,
         };
@@ -473,6 +476,41 @@ fn killed_conductor_nodes_are_taken_over() {
     c.api.provision(again, json!({"target": "active"}));
     c.api
         .wait_for_state(again, "provision_state", "active", Duration::from_secs(30));
+
+    // c1 comes back: it takes its share again, adopting the active nodes mapped to
+    // it, without changing any node's state.
+    let states: Vec<(Value, Value)> = c
+        .nodes()
+        .iter()
+        .map(|n| (n["uuid"].clone(), n["provision_state"].clone()))
+        .collect();
+    let config = c.config.clone();
+    c.conductors[0] = Conductor::start("c1", &config);
+    c.wait_alive(&["c1".to_owned(), "c2".to_owned()], Duration::from_secs(30));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let nodes = c.nodes();
+        let on_c1 = nodes.iter().filter(|n| n["conductor"] == "c1").count();
+        let adopted = c.conductors[0]
+            .log()
+            .lines()
+            .filter(|l| l.contains("took over active node"))
+            .count();
+        if on_c1 > 0 && adopted > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "c1 back: owns {on_c1} nodes, adopted {adopted}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let after: Vec<(Value, Value)> = c
+        .nodes()
+        .iter()
+        .map(|n| (n["uuid"].clone(), n["provision_state"].clone()))
+        .collect();
+    assert_eq!(states, after, "a node changed state when c1 came back");
 }
 
 #[test]

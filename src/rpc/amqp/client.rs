@@ -24,6 +24,9 @@ use crate::rpc::{Request, Transport};
 const BUS_DOWN: &str = "The message bus is not reachable, so no conductor can be \
                         asked; please retry later.";
 
+/// How many conductors a request is offered to when they answer "stopping".
+const REROUTES: usize = 4;
+
 /// Longest wait for the broker to confirm a publish.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -213,19 +216,19 @@ impl Transport for AmqpClient {
         }
         let node = nodes::get(&self.inner.db, req.node()).await?;
         let mut host = self.inner.ring.owner_of(&node).await?;
-        for _ in 0..2 {
+        for attempt in 0..REROUTES {
             match self.call_host(&host, &req).await? {
                 Reply::Ok(v) => return Ok(v),
                 Reply::Err(e) => return Err(e),
                 Reply::Stopping => {
-                    // The conductor went offline: ask the ring again, from the
-                    // database.
+                    // The conductor is going offline: ask the ring again, from the
+                    // database (it may take a moment to show the conductor offline).
+                    if attempt > 0 {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
                     self.inner.ring.reset();
                     let next = self.inner.ring.owner_of(&node).await?;
                     tracing::info!(node = %node.uuid, from = %host, to = %next, "conductor not taking requests; re-routing");
-                    if next == host {
-                        break;
-                    }
                     host = next;
                 }
             }
