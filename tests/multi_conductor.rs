@@ -527,14 +527,15 @@ fn rabbitmq_restart_during_a_burst_of_deploys() {
     let api = c.api.clone();
     let burst = {
         let (tick, refused) = (tick.clone(), refused.clone());
-        let pace = Duration::from_millis(150);
+        // About 8 s of requests: the broker stops well inside the burst.
+        let pace = Duration::from_millis(300);
         std::thread::spawn(move || deploy_burst(&api, &ids, 4, pace, &tick, &refused))
     };
     while tick.load(Ordering::SeqCst) < 12 {
         std::thread::sleep(Duration::from_millis(20));
     }
-    c.mq.stop();
     let stopped_at = tick.load(Ordering::SeqCst);
+    c.mq.stop();
     std::thread::sleep(Duration::from_secs(2));
     c.mq.start_again();
     let slowest = burst.join().expect("burst");
@@ -543,14 +544,9 @@ fn rabbitmq_restart_during_a_burst_of_deploys() {
         "a request took {slowest:?}"
     );
     // The restart did fall in the middle of the burst.
-    assert!(
-        stopped_at < 100,
-        "the burst was over before the broker stopped"
-    );
-    assert!(
-        refused.load(Ordering::SeqCst) > 0,
-        "no request met the outage"
-    );
+    let refused = refused.load(Ordering::SeqCst);
+    eprintln!("{stopped_at} deploys accepted when the broker stopped; {refused} answers 503");
+    assert!(refused > 0, "no request met the outage");
     let nodes = c.wait_nodes(
         "active or deploy failed",
         Duration::from_secs(120),

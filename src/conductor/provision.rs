@@ -202,13 +202,16 @@ async fn run(mut task: Task, verb: Verb, args: Map<String, Value>) {
     let _ = task.finish().await;
 }
 
+/// The work of a verb. The last state change is only applied in memory: `run` writes
+/// it with the release of the reservation, in one row write, so that nobody sees the
+/// node settled while it is still reserved.
 async fn work(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Result<()> {
     match task.provision_state()? {
         ProvisionState::Verifying => {
             let power = task.drivers.power.clone();
             let state = power.get_power_state(&task.node).await?;
             task.node.power_state = Some(state.as_str().to_owned());
-            task.process_event(Event::Done).await
+            task.apply_event(Event::Done)
         }
         ProvisionState::Cleaning => {
             let steps = if verb == Verb::Clean {
@@ -225,9 +228,9 @@ async fn work(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Result<
             match inspect.inspect(&mut task.ctx()).await? {
                 StepOutcome::Done => {
                     task.node.inspection_finished_at = Some(Utc::now());
-                    task.process_event(Event::Done).await
+                    task.apply_event(Event::Done)
                 }
-                StepOutcome::Wait => task.process_event(Event::Wait).await,
+                StepOutcome::Wait => task.apply_event(Event::Wait),
             }
         }
         ProvisionState::Deploying => {
@@ -237,9 +240,9 @@ async fn work(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Result<
                     task.node.deploy_step = Value::Object(Map::new());
                     // Deployed here: no take-over needed while this conductor owns it.
                     task.node.conductor_affinity = Some(task.conductor().id());
-                    task.process_event(Event::Done).await
+                    task.apply_event(Event::Done)
                 }
-                StepOutcome::Wait => task.process_event(Event::Wait).await,
+                StepOutcome::Wait => task.apply_event(Event::Wait),
             }
         }
         ProvisionState::Deleting => {
@@ -259,8 +262,8 @@ async fn work(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Result<
         ProvisionState::Rescuing => {
             let rescue = task.drivers.rescue.clone();
             match rescue.rescue(&mut task.ctx()).await? {
-                StepOutcome::Done => task.process_event(Event::Done).await,
-                StepOutcome::Wait => task.process_event(Event::Wait).await,
+                StepOutcome::Done => task.apply_event(Event::Done),
+                StepOutcome::Wait => task.apply_event(Event::Wait),
             }
         }
         ProvisionState::Unrescuing => {
@@ -269,13 +272,13 @@ async fn work(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Result<
             if let Some(ii) = task.node.instance_info.as_object_mut() {
                 ii.remove("rescue_password");
             }
-            task.process_event(Event::Done).await
+            task.apply_event(Event::Done)
         }
         ProvisionState::Adopting => {
             let d = task.drivers.clone();
             d.deploy.validate(&task.node)?;
             d.boot.validate(&task.node)?;
-            task.process_event(Event::Done).await
+            task.apply_event(Event::Done)
         }
         other => {
             tracing::debug!(state = %other, "nothing to do in the background");
@@ -299,7 +302,8 @@ fn automated_clean_steps(task: &Task) -> Vec<CleanStep> {
     steps
 }
 
-/// Runs clean steps, then finishes cleaning.
+/// Runs clean steps, then finishes cleaning (the last state change in memory, as in
+/// `work`).
 async fn clean(task: &mut Task, steps: Vec<CleanStep>) -> Result<()> {
     let known = task.drivers.deploy.clean_steps();
     for step in steps {
@@ -325,9 +329,9 @@ async fn clean(task: &mut Task, steps: Vec<CleanStep>) -> Result<()> {
         let deploy = task.drivers.deploy.clone();
         match deploy.execute_clean_step(&mut task.ctx(), &step).await? {
             StepOutcome::Done => {}
-            StepOutcome::Wait => return task.process_event(Event::Wait).await,
+            StepOutcome::Wait => return task.apply_event(Event::Wait),
         }
     }
     task.node.clean_step = Value::Object(Map::new());
-    task.process_event(Event::Done).await
+    task.apply_event(Event::Done)
 }
