@@ -21,8 +21,6 @@ pub const RESERVED_SECTIONS: &[&str] = &[
     "keystone_authtoken",
     "ceph",
     "iscsi",
-    "pxe",
-    "ipmi",
     "oslo_messaging_rabbit",
     "oslo_policy",
     "json_rpc",
@@ -399,6 +397,32 @@ pub struct ConductorSection {
     pub workers_pool_size: usize,
 }
 
+/// The `[ipmi]` section: how the `ipmitool` interfaces call BMCs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpmiSection {
+    /// The ipmitool command (default `ipmitool`).
+    pub ipmitool: String,
+    /// Seconds one ipmitool call may take (default 10).
+    pub command_timeout: u64,
+    /// Seconds a failing IPMI command is retried for (default 60).
+    pub command_retry_timeout: u64,
+    /// Seconds a power change may take to show in the BMC's status (default 60).
+    pub power_state_change_timeout: u64,
+}
+
+/// The `[pxe]` section: network boot of nodes through iPXE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PxeSection {
+    /// Base URL nodes reach m2's boot scripts at (`http://10.0.0.1:6385`); the API's
+    /// own address when unset.
+    pub http_url: Option<String>,
+    /// Directory where m2 writes the generic `boot.ipxe` for a TFTP server; none
+    /// when unset.
+    pub tftp_root: Option<String>,
+    /// How often a node's iPXE retries `sanboot` before giving up (default 10).
+    pub sanboot_retries: u32,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -410,6 +434,10 @@ pub struct Config {
     pub database: DatabaseSection,
     /// `[conductor]`.
     pub conductor: ConductorSection,
+    /// `[ipmi]`.
+    pub ipmi: IpmiSection,
+    /// `[pxe]`.
+    pub pxe: PxeSection,
 }
 
 impl Default for Config {
@@ -517,6 +545,17 @@ impl Config {
                 clean_callback_timeout: 0,
                 force_power_state_during_sync: false,
                 workers_pool_size: 0,
+            },
+            ipmi: IpmiSection {
+                ipmitool: String::new(),
+                command_timeout: 0,
+                command_retry_timeout: 0,
+                power_state_change_timeout: 0,
+            },
+            pxe: PxeSection {
+                http_url: None,
+                tftp_root: None,
+                sanboot_retries: 0,
             },
         }
     }
@@ -993,6 +1032,73 @@ static OPTIONS: &[OptSpec] = &[
         help: "Most long-running node operations (deploys, cleaning, power \
                syncs) one conductor runs at the same time.",
         slot: |c| Slot::Usize(&mut c.conductor.workers_pool_size),
+    },
+    // [ipmi]
+    OptSpec {
+        section: "ipmi",
+        key: "ipmitool",
+        ty: OptType::Str(StrCheck::Name),
+        default: Def::Text("ipmitool"),
+        help: "The ipmitool command the ipmitool power and management \
+               interfaces run (a name looked up in PATH, or a path).",
+        slot: |c| Slot::Str(&mut c.ipmi.ipmitool),
+    },
+    OptSpec {
+        section: "ipmi",
+        key: "command_timeout",
+        ty: OptType::Int { min: 1, max: 3600 },
+        default: Def::Text("10"),
+        help: "Seconds one ipmitool call may take before it is abandoned.",
+        slot: |c| Slot::U64(&mut c.ipmi.command_timeout),
+    },
+    OptSpec {
+        section: "ipmi",
+        key: "command_retry_timeout",
+        ty: OptType::Int { min: 0, max: 3600 },
+        default: Def::Text("60"),
+        help: "Seconds a failing IPMI command is retried for before the \
+               operation fails.",
+        slot: |c| Slot::U64(&mut c.ipmi.command_retry_timeout),
+    },
+    OptSpec {
+        section: "ipmi",
+        key: "power_state_change_timeout",
+        ty: OptType::Int { min: 1, max: 3600 },
+        default: Def::Text("60"),
+        help: "Seconds a power on or off may take to show in the BMC's power \
+               status before the operation fails.",
+        slot: |c| Slot::U64(&mut c.ipmi.power_state_change_timeout),
+    },
+    // [pxe]
+    OptSpec {
+        section: "pxe",
+        key: "http_url",
+        ty: OptType::Str(StrCheck::Url(&["http", "https"])),
+        default: Def::Unset,
+        help: "Base URL at which nodes fetch their iPXE scripts from m2 \
+               (http://<address>:<port> of the API as seen from the \
+               provisioning network). When unset, the address the API listens \
+               on.",
+        slot: |c| Slot::OptStr(&mut c.pxe.http_url),
+    },
+    OptSpec {
+        section: "pxe",
+        key: "tftp_root",
+        ty: OptType::Str(StrCheck::Name),
+        default: Def::Unset,
+        help: "Directory served by the TFTP server of the provisioning network. \
+               When set, m2 writes there the generic boot.ipxe that chains each \
+               node to its own script by MAC address.",
+        slot: |c| Slot::OptStr(&mut c.pxe.tftp_root),
+    },
+    OptSpec {
+        section: "pxe",
+        key: "sanboot_retries",
+        ty: OptType::Int { min: 0, max: 1000 },
+        default: Def::Text("10"),
+        help: "How many times a node's iPXE retries sanboot (5 s apart) when its \
+               iSCSI target does not answer yet.",
+        slot: |c| Slot::U32(&mut c.pxe.sanboot_retries),
     },
     // [database]
     OptSpec {
@@ -1579,7 +1685,10 @@ mod tests {
                 seen_sections.push(spec.section);
             }
         }
-        assert_eq!(seen_sections, ["DEFAULT", "api", "conductor", "database"]);
+        assert_eq!(
+            seen_sections,
+            ["DEFAULT", "api", "conductor", "ipmi", "pxe", "database"]
+        );
         for kind in InterfaceKind::ALL {
             for key in [
                 format!("enabled_{kind}_interfaces"),
@@ -1669,7 +1778,7 @@ mod tests {
              [database]\n\
              connection = mysql+pymysql://m2:secret@db/m2?charset=utf8\n\
              max_pool_size = 7\n\
-             [pxe]\n\
+             [oslo_policy]\n\
              anything = goes\n\
              [DEFAULT]\n\
              default_deploy_interface =\n",

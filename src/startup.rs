@@ -83,9 +83,10 @@ pub async fn standalone(
     db: DatabaseConnection,
 ) -> anyhow::Result<(Application, Arc<Conductor>)> {
     crate::db::migrate(&db).await?;
-    let registry = Arc::new(Registry::builtin());
+    let registry = Arc::new(Registry::builtin(&config));
     let conductor = Arc::new(Conductor::new(db.clone(), registry.clone(), config.clone()));
     conductor.start().await?;
+    crate::drivers::ipxe::write_tftp_script(&config)?;
     let rpc: Arc<dyn Transport> = Arc::new(LocalTransport::new(Arc::new(conductor.clone())));
     let app = Application::build(config, db, registry, rpc)?;
     Ok((app, conductor))

@@ -2,6 +2,7 @@
 //! check the request, ask a conductor over RPC for anything that changes a node, and
 //! shape the response for the negotiated microversion.
 
+pub mod boot;
 pub mod checks;
 pub mod collection;
 pub mod common;
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     conductors::configure(cfg);
     drivers::configure(cfg);
     ports::configure(cfg);
+    boot::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.

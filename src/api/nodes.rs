@@ -296,71 +296,6 @@ const CREATE_FIELDS: &[(&str, u16)] = &[
     ("network_data", 66),
 ];
 
-/// A fresh node row with every default, before the client's values are applied.
-fn blank_node(uuid: String, driver: String, state: ProvisionState) -> Node {
-    let empty = || Value::Object(Map::new());
-    Node {
-        id: 0,
-        uuid,
-        name: None,
-        description: None,
-        chassis_id: None,
-        driver,
-        driver_info: empty(),
-        driver_internal_info: empty(),
-        properties: empty(),
-        extra: empty(),
-        instance_info: empty(),
-        instance_uuid: None,
-        power_state: None,
-        target_power_state: None,
-        provision_state: state.as_str().to_owned(),
-        target_provision_state: None,
-        provision_updated_at: None,
-        last_error: None,
-        maintenance: false,
-        maintenance_reason: None,
-        fault: None,
-        reservation: None,
-        conductor_affinity: None,
-        conductor_group: String::new(),
-        console_enabled: false,
-        inspection_started_at: None,
-        inspection_finished_at: None,
-        clean_step: empty(),
-        deploy_step: empty(),
-        raid_config: empty(),
-        target_raid_config: empty(),
-        network_data: empty(),
-        resource_class: None,
-        automated_clean: None,
-        protected: false,
-        protected_reason: None,
-        owner: None,
-        lessee: None,
-        retired: false,
-        retired_reason: None,
-        boot_mode: None,
-        secure_boot: None,
-        bios_interface: String::new(),
-        boot_interface: String::new(),
-        console_interface: String::new(),
-        deploy_interface: String::new(),
-        firmware_interface: String::new(),
-        inspect_interface: String::new(),
-        management_interface: String::new(),
-        network_interface: String::new(),
-        power_interface: String::new(),
-        raid_interface: String::new(),
-        rescue_interface: String::new(),
-        storage_interface: String::new(),
-        vendor_interface: String::new(),
-        created_at: chrono::Utc::now(),
-        updated_at: None,
-        allocation_id: None,
-    }
-}
-
 fn no_conductor(driver: &str, group: &str) -> Error {
     Error::invalid(format!(
         "No valid host was found. Reason: No conductor service registered which supports \
@@ -451,7 +386,7 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
     } else {
         ProvisionState::Available
     };
-    let mut n = blank_node(uuid, driver, initial);
+    let mut n = nodes::blank(uuid, driver, initial.as_str());
     if let Some(c) = obj.remove("chassis_uuid")
         && !c.is_null()
     {

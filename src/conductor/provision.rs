@@ -166,12 +166,15 @@ fn clean_steps_arg(args: &Map<String, Value>) -> Result<Vec<CleanStep>> {
 
 /// The background part of a provision verb.
 async fn run(mut task: Task, verb: Verb, args: Map<String, Value>) {
+    task.release_when_settled();
     let uuid = task.node.uuid.clone();
     let span = tracing::info_span!("provision", node = %uuid, verb = verb.as_str());
     let result = tracing::Instrument::instrument(work(&mut task, verb, &args), span).await;
     if let Err(e) = result {
         let state = task.provision_state().ok();
-        if state.is_some_and(|s| s.is_transient()) {
+        if task.is_released() {
+            tracing::error!(node = %uuid, error = %e, "provision work failed after the node settled");
+        } else if state.is_some_and(|s| s.is_transient()) {
             if let Err(save) = task.fail(&e.to_string()).await {
                 tracing::error!(node = %uuid, error = %save, "could not record failure");
             }

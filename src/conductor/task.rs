@@ -36,6 +36,9 @@ pub struct Task {
     /// The interfaces the node uses.
     pub drivers: DriverSet,
     released: bool,
+    /// Give the reservation back in the same write that brings the node to a state
+    /// without a target (see [`Task::release_when_settled`]).
+    release_on_settle: bool,
 }
 
 impl Task {
@@ -73,6 +76,7 @@ impl Task {
                     ports,
                     drivers,
                     released: false,
+                    release_on_settle: false,
                 });
             }
             attempt += 1;
@@ -104,8 +108,26 @@ impl Task {
         }
     }
 
+    /// From now on, the transition that leaves the node without a target state also
+    /// gives the reservation back, in the same row write: a client that sees the
+    /// node settled never finds it still locked. The task must not write after that.
+    pub fn release_when_settled(&mut self) {
+        self.release_on_settle = true;
+    }
+
+    /// Has the task given its reservation back?
+    pub fn is_released(&self) -> bool {
+        self.released
+    }
+
     /// Writes the node row.
     pub async fn save(&mut self) -> Result<()> {
+        if self.released {
+            return Err(Error::Internal(format!(
+                "node {}: a task wrote after giving its reservation back",
+                self.node.uuid
+            )));
+        }
         self.node.reservation = Some(self.conductor.host.clone());
         nodes::save(&self.conductor.db, &mut self.node).await
     }
@@ -143,6 +165,12 @@ impl Task {
         self.node.provision_state = step.provision_state.as_str().to_owned();
         self.node.target_provision_state = step.target.map(|t| t.as_str().to_owned());
         self.node.provision_updated_at = Some(Utc::now());
+        if self.release_on_settle && step.target.is_none() {
+            self.node.reservation = None;
+            nodes::save(&self.conductor.db, &mut self.node).await?;
+            self.released = true;
+            return Ok(());
+        }
         self.save().await
     }
 
@@ -158,6 +186,9 @@ impl Task {
     /// When the write fails the reservation is released on its own and the error
     /// returned.
     pub async fn finish(mut self) -> Result<()> {
+        if self.released {
+            return Ok(());
+        }
         self.node.reservation = None;
         match nodes::save(&self.conductor.db, &mut self.node).await {
             Ok(()) => {
@@ -174,6 +205,9 @@ impl Task {
 
     /// Gives the reservation back.
     pub async fn release(mut self) {
+        if self.released {
+            return;
+        }
         self.released = true;
         let (db, id, host) = (
             self.conductor.db.clone(),

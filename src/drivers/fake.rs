@@ -247,10 +247,12 @@ pub fn register(r: &mut Registry) {
     let mut supported = BTreeMap::new();
     for kind in InterfaceKind::ALL {
         let names: Vec<&'static str> = match kind {
-            InterfaceKind::Boot
-            | InterfaceKind::Deploy
-            | InterfaceKind::Power
-            | InterfaceKind::Management => vec!["fake"],
+            // The real boot and deploy interfaces work with fake power: that is how
+            // the M2 data path is measured without hardware.
+            InterfaceKind::Boot => vec!["fake", "ipxe"],
+            InterfaceKind::Deploy | InterfaceKind::Power | InterfaceKind::Management => {
+                vec!["fake"]
+            }
             InterfaceKind::Inspect => vec!["fake", "no-inspect"],
             InterfaceKind::Console => vec!["fake", "no-console"],
             InterfaceKind::Rescue => vec!["fake", "no-rescue"],

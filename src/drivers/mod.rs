@@ -4,6 +4,8 @@
 //! [`DriverSet`] holds the chosen ones while a task runs.
 
 pub mod fake;
+pub mod ipmi;
+pub mod ipxe;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -339,9 +341,11 @@ fn lookup<T: ?Sized>(
 
 impl Registry {
     /// Every implementation m2 ships, with the hardware types that use them.
-    pub fn builtin() -> Registry {
+    pub fn builtin(config: &Config) -> Registry {
         let mut r = Registry::default();
         fake::register(&mut r);
+        r.add_boot(Arc::new(ipxe::Ipxe));
+        ipmi::register(&mut r, config);
         r
     }
 
