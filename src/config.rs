@@ -19,8 +19,6 @@ use std::path::{Path, PathBuf};
 /// get typed sections later. Any other unknown section is an error.
 pub const RESERVED_SECTIONS: &[&str] = &[
     "keystone_authtoken",
-    "ceph",
-    "iscsi",
     "oslo_messaging_rabbit",
     "oslo_policy",
     "json_rpc",
@@ -423,6 +421,64 @@ pub struct PxeSection {
     pub sanboot_retries: u32,
 }
 
+/// The `[ceph]` section: the Ceph cluster that holds the images and the
+/// nodes' disks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CephSection {
+    /// ceph.conf of the cluster (default `/etc/ceph/ceph.conf`).
+    pub conffile: PathBuf,
+    /// cephx user without the `client.` prefix (default `m2`).
+    pub client_id: String,
+    /// Keyring of that user (default unset: wherever ceph.conf says).
+    pub keyring: Option<PathBuf>,
+    /// Pool of the images nodes are cloned from (default `m2-images`).
+    pub images_pool: String,
+    /// Pool of the nodes' disks, the clones (default `m2-disks`).
+    pub disks_pool: String,
+    /// Seconds to wait for the cluster when connecting (default 10).
+    pub connect_timeout: u64,
+    /// Seconds one monitor or OSD request may take, 0 waits forever
+    /// (default 60).
+    pub op_timeout: u64,
+}
+
+impl CephSection {
+    /// The full cephx name, `client.<client_id>`.
+    pub fn client_name(&self) -> String {
+        format!("client.{}", self.client_id)
+    }
+}
+
+/// The `[iscsi]` section: the tgt iSCSI target that exports the nodes'
+/// disks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IscsiSection {
+    /// Address and port tgtd listens on (default `127.0.0.1:3260`).
+    pub portal: SocketAddr,
+    /// Address and port nodes connect to (default unset: `portal`).
+    pub guest_portal: Option<SocketAddr>,
+    /// tgtd control socket number, `tgtadm -C` (default 0).
+    pub tgt_control_port: u16,
+    /// Prefix of target names; a node's target is
+    /// `<iqn_prefix>:node-<uuid>` (default `iqn.2010-10.org.m2`).
+    pub iqn_prefix: String,
+    /// The tgtadm program (default `/usr/sbin/tgtadm`).
+    pub tgtadm: String,
+    /// Seconds one tgtadm call may take (default 30).
+    pub tgtadm_timeout: u64,
+    /// cephx user tgtd opens disks as (default unset: `[ceph] client_id`).
+    pub ceph_user: Option<String>,
+    /// ceph.conf tgtd reads (default unset: `[ceph] conffile`).
+    pub ceph_conf: Option<PathBuf>,
+}
+
+impl IscsiSection {
+    /// The portal nodes connect to: `guest_portal`, else `portal`.
+    pub fn guest_portal(&self) -> SocketAddr {
+        self.guest_portal.unwrap_or(self.portal)
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -438,6 +494,10 @@ pub struct Config {
     pub ipmi: IpmiSection,
     /// `[pxe]`.
     pub pxe: PxeSection,
+    /// `[ceph]`.
+    pub ceph: CephSection,
+    /// `[iscsi]`.
+    pub iscsi: IscsiSection,
 }
 
 impl Default for Config {
@@ -557,6 +617,25 @@ impl Config {
                 tftp_root: None,
                 sanboot_retries: 0,
             },
+            ceph: CephSection {
+                conffile: PathBuf::new(),
+                client_id: String::new(),
+                keyring: None,
+                images_pool: String::new(),
+                disks_pool: String::new(),
+                connect_timeout: 0,
+                op_timeout: 0,
+            },
+            iscsi: IscsiSection {
+                portal: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+                guest_portal: None,
+                tgt_control_port: 0,
+                iqn_prefix: String::new(),
+                tgtadm: String::new(),
+                tgtadm_timeout: 0,
+                ceph_user: None,
+                ceph_conf: None,
+            },
         }
     }
 
@@ -590,6 +669,23 @@ impl Config {
                 ));
             }
         }
+        // tgtd reads the LUN options as `conf=<path>;id=<user>` inside a
+        // comma-separated list: neither may contain ',' or ';'.
+        let (section, key, conf) = match &self.iscsi.ceph_conf {
+            Some(path) => ("iscsi", "ceph_conf", path),
+            None => ("ceph", "conffile", &self.ceph.conffile),
+        };
+        let conf = conf.to_string_lossy();
+        if conf.contains([',', ';']) {
+            return Err(ConfigError::InvalidValue {
+                origin: origin.to_owned(),
+                section: section.to_owned(),
+                key: key.to_owned(),
+                value: conf.into_owned(),
+                expected: "a path without ',' or ';' (tgtd reads it inside its LUN options)"
+                    .to_owned(),
+            });
+        }
         Ok(())
     }
 }
@@ -598,14 +694,17 @@ impl Config {
 /// help, its type and default, and the option commented out at its default.
 pub fn sample_config() -> String {
     let mut out = String::new();
-    for line in wrap(
+    let (last, others) = RESERVED_SECTIONS
+        .split_last()
+        .expect("RESERVED_SECTIONS is not empty");
+    let intro = format!(
         "Sample configuration for m2, generated from the option table in \
          src/config.rs. Every option is commented out at its default value. \
-         The sections keystone_authtoken, ceph, iscsi, pxe, ipmi, \
-         oslo_messaging_rabbit, oslo_policy and json_rpc are accepted and \
-         ignored; any other section is an error.",
-        SAMPLE_WIDTH - 2,
-    ) {
+         The sections {} and {last} are accepted and ignored; any other \
+         section is an error.",
+        others.join(", ")
+    );
+    for line in wrap(&intro, SAMPLE_WIDTH - 2) {
         let _ = writeln!(out, "# {line}");
     }
     let mut section = "";
@@ -687,6 +786,8 @@ enum OptType {
     List,
     /// An IPv4 or IPv6 address.
     IpAddr,
+    /// An address and port: `192.0.2.1:3260` or `[2001:db8::1]:3260`.
+    SocketAddr,
     /// One of a fixed set of strings.
     Choice(&'static [&'static str]),
 }
@@ -702,6 +803,14 @@ enum StrCheck {
     Url(&'static [&'static str]),
     /// A database URL that [`normalize_connection`] accepts.
     DbConnection,
+    /// An absolute path without control characters.
+    AbsPath,
+    /// A Ceph pool or user name: no whitespace, control characters, or any
+    /// of `/ @ , ; =` (they separate names in image specs and tgtd options).
+    CephName,
+    /// An iSCSI qualified name prefix: `iqn.YYYY-MM.reversed.domain`,
+    /// optionally followed by `:` and more, in lowercase.
+    IqnPrefix,
 }
 
 /// An option's default.
@@ -728,6 +837,10 @@ enum Slot<'a> {
     OptStr(&'a mut Option<String>),
     List(&'a mut Vec<String>),
     Ip(&'a mut IpAddr),
+    Sock(&'a mut SocketAddr),
+    OptSock(&'a mut Option<SocketAddr>),
+    Path(&'a mut PathBuf),
+    OptPath(&'a mut Option<PathBuf>),
     Auth(&'a mut AuthStrategy),
     Rpc(&'a mut RpcTransport),
 }
@@ -1125,6 +1238,160 @@ static OPTIONS: &[OptSpec] = &[
                otherwise when unset.",
         slot: |c| Slot::OptU32(&mut c.database.max_pool_size),
     },
+    // [ceph]
+    OptSpec {
+        section: "ceph",
+        key: "conffile",
+        ty: OptType::Str(StrCheck::AbsPath),
+        default: Def::Text("/etc/ceph/ceph.conf"),
+        help: "The ceph.conf of the cluster that holds the images and the \
+               nodes' disks (monitor addresses, and where keyrings are).",
+        slot: |c| Slot::Path(&mut c.ceph.conffile),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "client_id",
+        ty: OptType::Str(StrCheck::CephName),
+        default: Def::Text("m2"),
+        help: "The cephx user m2 connects as, without the \"client.\" prefix. \
+               It needs \"profile rbd\" on both pools.",
+        slot: |c| Slot::Str(&mut c.ceph.client_id),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "keyring",
+        ty: OptType::Str(StrCheck::AbsPath),
+        default: Def::Unset,
+        help: "Keyring file holding the key of client_id. When unset, the \
+               keyring setting of ceph.conf applies (by default \
+               /etc/ceph/ceph.client.<client_id>.keyring).",
+        slot: |c| Slot::OptPath(&mut c.ceph.keyring),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "images_pool",
+        ty: OptType::Str(StrCheck::CephName),
+        default: Def::Text("m2-images"),
+        help: "RBD pool of the images nodes boot from. Each image has a \
+               protected snapshot that the nodes' disks are cloned from.",
+        slot: |c| Slot::Str(&mut c.ceph.images_pool),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "disks_pool",
+        ty: OptType::Str(StrCheck::CephName),
+        default: Def::Text("m2-disks"),
+        help: "RBD pool of the nodes' disks: copy-on-write clones of an \
+               image's snapshot, one per deployed node.",
+        slot: |c| Slot::Str(&mut c.ceph.disks_pool),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "connect_timeout",
+        ty: OptType::Int {
+            min: 1,
+            max: u32::MAX as u64,
+        },
+        default: Def::Text("10"),
+        help: "Seconds to wait for the monitors when connecting to the \
+               cluster. m2 connects once and shares the connection; after a \
+               failure it connects again on the next request.",
+        slot: |c| Slot::U64(&mut c.ceph.connect_timeout),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "op_timeout",
+        ty: OptType::Int {
+            min: 0,
+            max: u32::MAX as u64,
+        },
+        default: Def::Text("60"),
+        help: "Seconds one request to a monitor or an OSD may take before it \
+               fails and the cluster counts as unavailable; 0 waits forever.",
+        slot: |c| Slot::U64(&mut c.ceph.op_timeout),
+    },
+    // [iscsi]
+    OptSpec {
+        section: "iscsi",
+        key: "portal",
+        ty: OptType::SocketAddr,
+        default: Def::Text("127.0.0.1:3260"),
+        help: "Address and port the tgtd iSCSI target listens on (its \
+               --iscsi portal= option).",
+        slot: |c| Slot::Sock(&mut c.iscsi.portal),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "guest_portal",
+        ty: OptType::SocketAddr,
+        default: Def::Unset,
+        help: "Address and port nodes are told to boot from, when it differs \
+               from portal (behind NAT, or 10.0.2.2:3260 for QEMU user-mode \
+               guests). Unset: portal.",
+        slot: |c| Slot::OptSock(&mut c.iscsi.guest_portal),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "tgt_control_port",
+        ty: OptType::Int {
+            min: 0,
+            max: u16::MAX as u64,
+        },
+        default: Def::Text("0"),
+        help: "Number of the tgtd control socket (tgtd and tgtadm -C N, \
+               /var/run/tgtd/socket.N); 0 is the system's tgtd.",
+        slot: |c| Slot::U16(&mut c.iscsi.tgt_control_port),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "iqn_prefix",
+        ty: OptType::Str(StrCheck::IqnPrefix),
+        default: Def::Text("iqn.2010-10.org.m2"),
+        help: "Prefix of the iSCSI target names m2 creates: a node's target is \
+               <iqn_prefix>:node-<node uuid>. Give each m2 deployment sharing \
+               a tgtd its own prefix.",
+        slot: |c| Slot::Str(&mut c.iscsi.iqn_prefix),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "tgtadm",
+        ty: OptType::Str(StrCheck::Name),
+        default: Def::Text("/usr/sbin/tgtadm"),
+        help: "The tgtadm program, a path or a name looked up in PATH.",
+        slot: |c| Slot::Str(&mut c.iscsi.tgtadm),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "tgtadm_timeout",
+        ty: OptType::Int {
+            min: 1,
+            max: u32::MAX as u64,
+        },
+        default: Def::Text("30"),
+        help: "Seconds one tgtadm call may take before it is killed and the \
+               target counts as unavailable.",
+        slot: |c| Slot::U64(&mut c.iscsi.tgtadm_timeout),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "ceph_user",
+        ty: OptType::Str(StrCheck::CephName),
+        default: Def::Unset,
+        help: "The cephx user, without \"client.\", that tgtd opens the nodes' \
+               disks as; its key must be where ceph_conf says. Unset: [ceph] \
+               client_id.",
+        slot: |c| Slot::OptStr(&mut c.iscsi.ceph_user),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "ceph_conf",
+        ty: OptType::Str(StrCheck::AbsPath),
+        default: Def::Unset,
+        help: "The ceph.conf tgtd reads when it opens a disk, if tgtd needs \
+               another one than m2. Unset: [ceph] conffile. It may not \
+               contain ',' or ';'.",
+        slot: |c| Slot::OptPath(&mut c.iscsi.ceph_conf),
+    },
 ];
 
 fn is_known_section(name: &str) -> bool {
@@ -1145,6 +1412,7 @@ impl OptType {
             OptType::Str(_) => "string value".to_owned(),
             OptType::List => "list value".to_owned(),
             OptType::IpAddr => "IP address value".to_owned(),
+            OptType::SocketAddr => "address:port value".to_owned(),
             OptType::Choice(names) => format!("string value, one of: {}", names.join(", ")),
         }
     }
@@ -1171,7 +1439,17 @@ impl OptType {
                 format!("a URL starting with {}", schemes.join(" or "))
             }
             OptType::Str(StrCheck::DbConnection) => DB_CONNECTION_EXPECTED.to_owned(),
+            OptType::Str(StrCheck::AbsPath) => "an absolute path".to_owned(),
+            OptType::Str(StrCheck::CephName) => {
+                "a name without whitespace or any of / @ , ; =".to_owned()
+            }
+            OptType::Str(StrCheck::IqnPrefix) => {
+                "an iSCSI name prefix like iqn.2010-10.org.example, in lowercase".to_owned()
+            }
             OptType::IpAddr => "an IPv4 or IPv6 address".to_owned(),
+            OptType::SocketAddr => {
+                "an address and port (192.0.2.1:3260 or [2001:db8::1]:3260)".to_owned()
+            }
             OptType::Choice(names) => format!("one of: {}", names.join(", ")),
         }
     }
@@ -1223,11 +1501,19 @@ enum Value {
     Str(String),
     List(Vec<String>),
     Ip(IpAddr),
+    Sock(SocketAddr),
 }
 
 impl Slot<'_> {
     fn is_optional(&self) -> bool {
-        matches!(self, Slot::OptU32(_) | Slot::OptUsize(_) | Slot::OptStr(_))
+        matches!(
+            self,
+            Slot::OptU32(_)
+                | Slot::OptUsize(_)
+                | Slot::OptStr(_)
+                | Slot::OptSock(_)
+                | Slot::OptPath(_)
+        )
     }
 }
 
@@ -1295,6 +1581,7 @@ fn parse_value(ty: OptType, text: &str) -> Option<Value> {
         OptType::Str(check) => check_str(check, text).then(|| Value::Str(text.to_owned())),
         OptType::List => Some(Value::List(parse_list(text))),
         OptType::IpAddr => text.parse().ok().map(Value::Ip),
+        OptType::SocketAddr => text.parse().ok().map(Value::Sock),
         OptType::Choice(names) => names.contains(&text).then(|| Value::Str(text.to_owned())),
     }
 }
@@ -1314,6 +1601,12 @@ fn parse_list(text: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// `iqn.YYYY-MM.reversed.domain[:anything]`, lowercase (RFC 3720 3.2.6.3.1).
+static IQN_PREFIX: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[a-z0-9.:-]*[a-z0-9])?$")
+        .expect("valid regex")
+});
 
 fn check_str(check: StrCheck, text: &str) -> bool {
     match check {
@@ -1342,6 +1635,14 @@ fn check_str(check: StrCheck, text: &str) -> bool {
             None => false,
         },
         StrCheck::DbConnection => normalize_connection(text).is_ok(),
+        StrCheck::AbsPath => text.starts_with('/') && !text.contains(char::is_control),
+        StrCheck::CephName => {
+            !text.is_empty()
+                && !text.chars().any(|c| {
+                    c.is_whitespace() || c.is_control() || matches!(c, '/' | '@' | ',' | ';' | '=')
+                })
+        }
+        StrCheck::IqnPrefix => IQN_PREFIX.is_match(text),
     }
 }
 
@@ -1365,6 +1666,12 @@ fn store(slot: Slot<'_>, value: Value) -> Result<(), ()> {
         (Slot::OptStr(field), Value::Unset) => *field = None,
         (Slot::List(field), Value::List(items)) => *field = items,
         (Slot::Ip(field), Value::Ip(ip)) => *field = ip,
+        (Slot::Sock(field), Value::Sock(addr)) => *field = addr,
+        (Slot::OptSock(field), Value::Sock(addr)) => *field = Some(addr),
+        (Slot::OptSock(field), Value::Unset) => *field = None,
+        (Slot::Path(field), Value::Str(s)) => *field = PathBuf::from(s),
+        (Slot::OptPath(field), Value::Str(s)) => *field = Some(PathBuf::from(s)),
+        (Slot::OptPath(field), Value::Unset) => *field = None,
         (Slot::Auth(field), Value::Str(s)) => *field = AuthStrategy::from_name(&s).ok_or(())?,
         (Slot::Rpc(field), Value::Str(s)) => *field = RpcTransport::from_name(&s).ok_or(())?,
         _ => return Err(()),
@@ -1634,6 +1941,27 @@ mod tests {
         assert_eq!(c.clean_callback_timeout, 1800);
         assert!(c.force_power_state_during_sync);
         assert_eq!(c.workers_pool_size, 100);
+
+        let ceph = &config.ceph;
+        assert_eq!(ceph.conffile, Path::new("/etc/ceph/ceph.conf"));
+        assert_eq!(ceph.client_id, "m2");
+        assert_eq!(ceph.client_name(), "client.m2");
+        assert_eq!(ceph.keyring, None);
+        assert_eq!(ceph.images_pool, "m2-images");
+        assert_eq!(ceph.disks_pool, "m2-disks");
+        assert_eq!(ceph.connect_timeout, 10);
+        assert_eq!(ceph.op_timeout, 60);
+
+        let iscsi = &config.iscsi;
+        assert_eq!(iscsi.portal.to_string(), "127.0.0.1:3260");
+        assert_eq!(iscsi.guest_portal, None);
+        assert_eq!(iscsi.guest_portal().to_string(), "127.0.0.1:3260");
+        assert_eq!(iscsi.tgt_control_port, 0);
+        assert_eq!(iscsi.iqn_prefix, "iqn.2010-10.org.m2");
+        assert_eq!(iscsi.tgtadm, "/usr/sbin/tgtadm");
+        assert_eq!(iscsi.tgtadm_timeout, 30);
+        assert_eq!(iscsi.ceph_user, None);
+        assert_eq!(iscsi.ceph_conf, None);
     }
 
     #[test]
@@ -1658,9 +1986,12 @@ mod tests {
                 OptType::Str(StrCheck::Url(&[])) => "rabbit://u:p@h:5672/".to_owned(),
                 OptType::Str(StrCheck::Url(_)) => "https://h:6385".to_owned(),
                 OptType::Str(StrCheck::DbConnection) => "mysql://h/db".to_owned(),
+                OptType::Str(StrCheck::AbsPath) => "/srv/x".to_owned(),
+                OptType::Str(StrCheck::IqnPrefix) => "iqn.2024-01.com.example".to_owned(),
                 OptType::Str(_) => "name".to_owned(),
                 OptType::List => "a, b".to_owned(),
                 OptType::IpAddr => "::1".to_owned(),
+                OptType::SocketAddr => "[::1]:3261".to_owned(),
                 OptType::Choice(names) => names[names.len() - 1].to_owned(),
             };
             let mut config = Config::default();
@@ -1687,7 +2018,7 @@ mod tests {
         }
         assert_eq!(
             seen_sections,
-            ["DEFAULT", "api", "conductor", "ipmi", "pxe", "database"]
+            ["DEFAULT", "api", "conductor", "ipmi", "pxe", "database", "ceph", "iscsi"]
         );
         for kind in InterfaceKind::ALL {
             for key in [
@@ -1744,7 +2075,14 @@ mod tests {
         assert!(sample.contains("\n#conductor_group =\n"));
         assert!(sample.contains("\n#host = localhost\n"));
         assert!(sample.contains("# (string value, one of: noauth, keystone) default: noauth\n"));
-        for section in ["[DEFAULT]", "[api]", "[conductor]", "[database]"] {
+        for section in [
+            "[DEFAULT]",
+            "[api]",
+            "[conductor]",
+            "[database]",
+            "[ceph]",
+            "[iscsi]",
+        ] {
             assert_eq!(sample.matches(&format!("\n{section}\n")).count(), 1);
         }
     }
@@ -1813,6 +2151,89 @@ mod tests {
             config.database.url(Path::new("/x")).unwrap(),
             "mysql://m2:secret@db/m2?charset=utf8"
         );
+    }
+
+    #[test]
+    fn ceph_and_iscsi() {
+        let config = parse(
+            "[ceph]\n\
+             conffile = /srv/ceph/ceph.conf\n\
+             client_id = deployer\n\
+             keyring = /srv/ceph/deployer.keyring\n\
+             images_pool = images\n\
+             disks_pool = disks\n\
+             op_timeout = 0\n\
+             [iscsi]\n\
+             portal = 0.0.0.0:3260\n\
+             guest_portal = 10.0.2.2:3260\n\
+             tgt_control_port = 7\n\
+             iqn_prefix = iqn.2024-02.com.example:rack-1\n\
+             ceph_user = tgt\n\
+             ceph_conf = /etc/ceph/tgt.conf\n",
+        )
+        .unwrap();
+        assert_eq!(config.ceph.conffile, Path::new("/srv/ceph/ceph.conf"));
+        assert_eq!(config.ceph.client_name(), "client.deployer");
+        assert_eq!(
+            config.ceph.keyring.as_deref(),
+            Some(Path::new("/srv/ceph/deployer.keyring"))
+        );
+        assert_eq!(config.ceph.images_pool, "images");
+        assert_eq!(config.ceph.disks_pool, "disks");
+        assert_eq!(config.ceph.op_timeout, 0);
+        assert_eq!(config.iscsi.portal.to_string(), "0.0.0.0:3260");
+        assert_eq!(config.iscsi.guest_portal().to_string(), "10.0.2.2:3260");
+        assert_eq!(config.iscsi.tgt_control_port, 7);
+        assert_eq!(config.iscsi.iqn_prefix, "iqn.2024-02.com.example:rack-1");
+        assert_eq!(config.iscsi.ceph_user.as_deref(), Some("tgt"));
+        assert_eq!(
+            config.iscsi.ceph_conf.as_deref(),
+            Some(Path::new("/etc/ceph/tgt.conf"))
+        );
+
+        for prefix in ["iqn.2010-10.org.m2", "iqn.2001-04.com.example:a.b-c"] {
+            assert!(parse(&format!("[iscsi]\niqn_prefix = {prefix}\n")).is_ok());
+        }
+        for prefix in [
+            "IQN.2010-10.org.m2",
+            "iqn.2010-10.Org.m2",
+            "iqn.10-10.org.m2",
+            "eui.02004567A425678D",
+            "iqn.2010-10.org.m2:",
+            "iqn.2010-10.org m2",
+        ] {
+            assert!(
+                err(&format!("[iscsi]\niqn_prefix = {prefix}\n"))
+                    .contains("expected an iSCSI name prefix"),
+                "{prefix}"
+            );
+        }
+        assert_eq!(
+            err("[ceph]\ndisks_pool = a/b\n"),
+            "m2.conf: [ceph] disks_pool: invalid value \"a/b\": \
+             expected a name without whitespace or any of / @ , ; ="
+        );
+        assert_eq!(
+            err("[ceph]\nconffile = ceph.conf\n"),
+            "m2.conf: [ceph] conffile: invalid value \"ceph.conf\": \
+             expected an absolute path"
+        );
+        assert_eq!(
+            err("[iscsi]\nportal = 127.0.0.1\n"),
+            "m2.conf: [iscsi] portal: invalid value \"127.0.0.1\": \
+             expected an address and port (192.0.2.1:3260 or [2001:db8::1]:3260)"
+        );
+        // tgtd cannot take these paths in its LUN options.
+        assert!(
+            err("[ceph]\nconffile = /a;b/ceph.conf\n")
+                .starts_with("m2.conf: [ceph] conffile: invalid value \"/a;b/ceph.conf\"")
+        );
+        assert!(
+            err("[iscsi]\nceph_conf = /a,b\n")
+                .starts_with("m2.conf: [iscsi] ceph_conf: invalid value \"/a,b\"")
+        );
+        // A conffile with ';' is fine when tgtd reads another one.
+        assert!(parse("[ceph]\nconffile = /a;b\n[iscsi]\nceph_conf = /c\n").is_ok());
     }
 
     #[test]

@@ -9,4 +9,5 @@ pub mod drivers;
 pub mod error;
 pub mod rpc;
 pub mod startup;
+pub mod storage;
 pub mod telemetry;
