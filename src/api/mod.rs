@@ -15,6 +15,7 @@ pub mod node_view;
 pub mod nodes;
 pub mod openapi;
 pub mod patch;
+pub mod portgroups;
 pub mod ports;
 pub mod root;
 pub mod version;
@@ -51,10 +52,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     conductors::configure(cfg);
     drivers::configure(cfg);
     ports::configure(cfg);
+    portgroups::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.
 pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
     use utoipa::OpenApi;
-    vec![ports::Doc::openapi()]
+    vec![ports::Doc::openapi(), portgroups::Doc::openapi()]
 }
