@@ -2,6 +2,7 @@
 //! check the request, ask a conductor over RPC for anything that changes a node, and
 //! shape the response for the negotiated microversion.
 
+pub mod chassis;
 pub mod checks;
 pub mod collection;
 pub mod common;
@@ -53,10 +54,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     drivers::configure(cfg);
     ports::configure(cfg);
     portgroups::configure(cfg);
+    chassis::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.
 pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
     use utoipa::OpenApi;
-    vec![ports::Doc::openapi(), portgroups::Doc::openapi()]
+    vec![
+        ports::Doc::openapi(),
+        portgroups::Doc::openapi(),
+        chassis::Doc::openapi(),
+    ]
 }
