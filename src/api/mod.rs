@@ -20,6 +20,9 @@ pub mod portgroups;
 pub mod ports;
 pub mod root;
 pub mod version;
+pub mod volume;
+pub mod volume_connectors;
+pub mod volume_targets;
 
 use std::sync::Arc;
 
@@ -55,6 +58,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ports::configure(cfg);
     portgroups::configure(cfg);
     chassis::configure(cfg);
+    volume::configure(cfg);
+    volume_connectors::configure(cfg);
+    volume_targets::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.
@@ -64,5 +70,8 @@ pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
         ports::Doc::openapi(),
         portgroups::Doc::openapi(),
         chassis::Doc::openapi(),
+        volume::Doc::openapi(),
+        volume_connectors::Doc::openapi(),
+        volume_targets::Doc::openapi(),
     ]
 }
