@@ -276,6 +276,8 @@ pub struct DefaultSection {
     pub auth_strategy: AuthStrategy,
     /// API-to-conductor transport (default `none`).
     pub rpc_transport: RpcTransport,
+    /// Bonding mode of a portgroup created without one (default `active-backup`).
+    pub default_portgroup_mode: String,
 }
 
 impl DefaultSection {
@@ -582,6 +584,7 @@ impl Config {
                 transport_url: None,
                 auth_strategy: AuthStrategy::NoAuth,
                 rpc_transport: RpcTransport::None,
+                default_portgroup_mode: String::new(),
             },
             api: ApiSection {
                 host_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -977,6 +980,18 @@ static OPTIONS: &[OptSpec] = &[
                API and the conductor in one process and calls the conductor \
                directly; \"amqp\" uses the messaging backend at transport_url.",
         slot: |c| Slot::Rpc(&mut c.default.rpc_transport),
+    },
+    OptSpec {
+        section: "DEFAULT",
+        key: "default_portgroup_mode",
+        ty: OptType::Str(StrCheck::Name),
+        default: Def::Text("active-backup"),
+        help: "Bonding mode given to a portgroup created without one, e.g. \
+               active-backup, balance-rr or 802.3ad (the Linux kernel's bonding \
+               documentation lists the modes). Clients see a portgroup's mode \
+               from API version 1.26. Changing this option does not affect \
+               existing portgroups.",
+        slot: |c| Slot::Str(&mut c.default.default_portgroup_mode),
     },
     // [api]
     OptSpec {
@@ -1874,6 +1889,7 @@ mod tests {
         assert!(!d.host.is_empty());
         assert!(!d.debug);
         assert_eq!(d.enabled_hardware_types, ["fake-hardware"]);
+        assert_eq!(d.default_portgroup_mode, "active-backup");
         assert_eq!(d.enabled_interfaces(InterfaceKind::Boot), ["fake"]);
         assert_eq!(d.enabled_interfaces(InterfaceKind::Deploy), ["fake"]);
         assert_eq!(d.enabled_interfaces(InterfaceKind::Power), ["fake"]);
@@ -2101,6 +2117,7 @@ mod tests {
              transport_url = \"rabbit://guest:guest@127.0.0.1:5672/\"\n\
              auth_strategy = keystone\n\
              rpc_transport = amqp\n\
+             default_portgroup_mode = 802.3ad\n\
              \n\
              [api]\r\n\
              host_ip = ::1\r\n\
@@ -2135,6 +2152,7 @@ mod tests {
         );
         assert_eq!(d.auth_strategy, AuthStrategy::Keystone);
         assert_eq!(d.rpc_transport, RpcTransport::Amqp);
+        assert_eq!(d.default_portgroup_mode, "802.3ad");
         assert_eq!(config.api.host_ip, "::1".parse::<IpAddr>().unwrap());
         assert_eq!(config.api.port, 8081);
         assert_eq!(

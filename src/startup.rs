@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{NormalizePath, from_fn};
 use actix_web::{App, HttpServer, web};
 use sea_orm::DatabaseConnection;
 
@@ -55,8 +55,10 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(from_fn(api::middleware::ironic_api))
-                // Clients write collection URLs with and without a trailing slash.
-                .wrap(actix_web::middleware::NormalizePath::trim())
+                // Clients ask for `/v1/ports/?address=...` (python-ironicclient puts
+                // every filtered list there) and follow the `/v1/chassis/` links of
+                // the v1 document; Ironic serves both like the paths without the slash.
+                .wrap(NormalizePath::trim())
                 .configure(api::configure)
                 .default_service(web::to(api::error::path_not_found))
         })

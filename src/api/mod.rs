@@ -3,6 +3,7 @@
 //! shape the response for the negotiated microversion.
 
 pub mod boot;
+pub mod chassis;
 pub mod checks;
 pub mod collection;
 pub mod common;
@@ -16,9 +17,13 @@ pub mod node_view;
 pub mod nodes;
 pub mod openapi;
 pub mod patch;
+pub mod portgroups;
 pub mod ports;
 pub mod root;
 pub mod version;
+pub mod volume;
+pub mod volume_connectors;
+pub mod volume_targets;
 
 use std::sync::Arc;
 
@@ -53,10 +58,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     drivers::configure(cfg);
     ports::configure(cfg);
     boot::configure(cfg);
+    portgroups::configure(cfg);
+    chassis::configure(cfg);
+    volume::configure(cfg);
+    volume_connectors::configure(cfg);
+    volume_targets::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.
 pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
     use utoipa::OpenApi;
-    vec![ports::Doc::openapi()]
+    vec![
+        ports::Doc::openapi(),
+        portgroups::Doc::openapi(),
+        chassis::Doc::openapi(),
+        volume::Doc::openapi(),
+        volume_connectors::Doc::openapi(),
+        volume_targets::Doc::openapi(),
+    ]
 }

@@ -155,20 +155,30 @@ fn filter_from(ctx: &Ctx, q: &HashMap<String, String>) -> Result<NodeFilter> {
     Ok(f)
 }
 
-async fn list_nodes(
+/// The chassis a node list is limited to (`/v1/chassis/{uuid}/nodes`).
+#[derive(Debug, Clone, Copy)]
+pub struct ChassisScope<'a> {
+    pub id: i64,
+    pub uuid: &'a str,
+}
+
+/// A page of nodes, of one chassis when `chassis` is given.
+pub async fn list_nodes(
     state: &AppState,
     ctx: &Ctx,
     req: &HttpRequest,
     detail_path: bool,
+    chassis: Option<ChassisScope<'_>>,
 ) -> Result<HttpResponse> {
     let q = query(req)?;
     let detail_param = bool_param(&q, "detail")?;
     if detail_param.is_some() {
         gate(ctx, Feature::DetailQuery, "detail")?;
         if detail_path {
-            return Err(Error::invalid(
-                "The \"detail\" parameter can not be used on /v1/nodes/detail.",
-            ));
+            return Err(Error::invalid(format!(
+                "The \"detail\" parameter can not be used on {}.",
+                req.path()
+            )));
         }
     }
     let detail = detail_path || detail_param.unwrap_or(false);
@@ -183,7 +193,9 @@ async fn list_nodes(
     }
     let fields = common::parse_fields(fields_raw, &node_view::visible_fields(ctx.version))?;
     let mut filter = filter_from(ctx, &q)?;
-    if let Some(c) = q.get("chassis_uuid") {
+    if let Some(c) = chassis {
+        filter.chassis_id = Some(c.id);
+    } else if let Some(c) = q.get("chassis_uuid") {
         let uuid = common::canonical_uuid(c).ok_or_else(|| {
             Error::invalid(format!(
                 "Expected a UUID for chassis_uuid but received {c}."
@@ -220,11 +232,16 @@ async fn list_nodes(
     let mut body = Map::new();
     let count = items.len();
     body.insert("nodes".into(), Value::Array(items));
-    let path = if detail_path { "nodes/detail" } else { "nodes" };
+    let path = match (chassis, detail_path) {
+        (Some(c), false) => format!("chassis/{}/nodes", c.uuid),
+        (Some(c), true) => format!("chassis/{}/nodes/detail", c.uuid),
+        (None, false) => "nodes".to_owned(),
+        (None, true) => "nodes/detail".to_owned(),
+    };
     common::add_next(
         &mut body,
         ctx,
-        path,
+        &path,
         &page,
         &q,
         count,
@@ -235,12 +252,12 @@ async fn list_nodes(
 
 #[utoipa::path(get, path = "/v1/nodes", tag = "Nodes", params(super::openapi::VersionHeaders, ("fields" = Option<String>, Query, description = "Comma-separated fields to return (1.8)"), ("detail" = Option<bool>, Query, description = "Return full nodes (1.43)"), ("limit" = Option<u32>, Query, description = "Page size, at most [api] max_limit"), ("marker" = Option<String>, Query, description = "UUID of the last node of the previous page"), ("sort_key" = Option<String>, Query, description = "Field to sort by"), ("sort_dir" = Option<String>, Query, description = "asc or desc"), ("provision_state" = Option<String>, Query, description = "Filter"), ("maintenance" = Option<bool>, Query, description = "Filter"), ("associated" = Option<bool>, Query, description = "Filter: has an instance"), ("instance_uuid" = Option<String>, Query, description = "Filter"), ("driver" = Option<String>, Query, description = "Filter"), ("resource_class" = Option<String>, Query, description = "Filter (1.21)"), ("conductor_group" = Option<String>, Query, description = "Filter (1.46)"), ("fault" = Option<String>, Query, description = "Filter (1.42)"), ("owner" = Option<String>, Query, description = "Filter (1.50)"), ("lessee" = Option<String>, Query, description = "Filter (1.65)")), responses((status = 200, description = "A page of nodes, with a next link when the page is full"), (status = 400, description = "Invalid filter, field or page parameter", body = ErrorBody), (status = 406, description = "A parameter needs a newer microversion", body = ErrorBody)))]
 pub async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
-    list_nodes(&state, &ctx, &req, false).await
+    list_nodes(&state, &ctx, &req, false, None).await
 }
 
 #[utoipa::path(get, path = "/v1/nodes/detail", tag = "Nodes", params(super::openapi::VersionHeaders), responses((status = 200, description = "A page of nodes with every field; same filters as /v1/nodes")))]
 pub async fn list_detail(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
-    list_nodes(&state, &ctx, &req, true).await
+    list_nodes(&state, &ctx, &req, true, None).await
 }
 
 #[utoipa::path(get, path = "/v1/nodes/{node}", tag = "Nodes", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("fields" = Option<String>, Query, description = "Fields to return (1.8)")), responses((status = 200, description = "The node", body = super::openapi::NodeSchema), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
