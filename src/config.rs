@@ -2034,7 +2034,16 @@ mod tests {
         }
         assert_eq!(
             seen_sections,
-            ["DEFAULT", "api", "conductor", "ipmi", "pxe", "database", "ceph", "iscsi"]
+            [
+                "DEFAULT",
+                "api",
+                "conductor",
+                "ipmi",
+                "pxe",
+                "database",
+                "ceph",
+                "iscsi"
+            ]
         );
         for kind in InterfaceKind::ALL {
             for key in [

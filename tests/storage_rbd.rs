@@ -229,7 +229,10 @@ async fn steps(conf: &str, work: &Path) {
     assert_eq!(info.parent, None);
     assert_eq!(info.used, 64 * MIB);
     store.flatten(&node1).await.unwrap();
-    assert_eq!(store.children(&gold).await.unwrap(), std::slice::from_ref(&node2));
+    assert_eq!(
+        store.children(&gold).await.unwrap(),
+        std::slice::from_ref(&node2)
+    );
 
     // Rename.
     store.rename(&node1, "node-1-old").await.unwrap();

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::collection::{self, Body, ListQuery, Spec};
 use super::common::{self, Ctx};
-use super::node_lock::with_lock;
+use super::node_lock::{retry_stale, with_lock};
 use super::nodes::lookup;
 use super::patch;
 use super::version::Feature;
@@ -568,14 +568,34 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse> {
     let ops = common::parse_value(&body)?;
-    let old = find(&state, &path).await?;
-    let n = names(&state, std::slice::from_ref(&old)).await?;
+    let saved = retry_stale(async || update_once(&state, &ctx, &path, &ops).await).await?;
+    let n = names(&state, std::slice::from_ref(&saved)).await?;
+    Ok(HttpResponse::Ok().json(view(&ctx, &saved, &n, None, true)))
+}
+
+/// The port as stored now, under the node's reservation; [`Error::Stale`] when it
+/// changed since `seen` was read (a VIF attached meanwhile, say).
+async fn reread(state: &AppState, locked: &Node, seen: &Port) -> Result<Port> {
+    let fresh = ports::port_by_uuid(&state.db, &seen.uuid)
+        .await?
+        .ok_or_else(|| Error::not_found("Port", seen.uuid.clone()))?;
+    if &fresh != seen || fresh.node_id != locked.id {
+        return Err(Error::Stale(locked.uuid.clone()));
+    }
+    Ok(fresh)
+}
+
+/// One attempt at a PATCH: computed from a read of the port, written only if the port
+/// is unchanged when the node's reservation is held.
+async fn update_once(state: &AppState, ctx: &Ctx, ident: &str, ops: &Value) -> Result<Port> {
+    let old = find(state, ident).await?;
+    let n = names(state, std::slice::from_ref(&old)).await?;
     let node_uuid = n.nodes.get(&old.node_id).cloned().unwrap_or_default();
     let group_uuid = old.portgroup_id.and_then(|id| n.groups.get(&id).cloned());
     let mut doc = doc_of(&old, &node_uuid, group_uuid.as_deref());
     patch::apply(
         &mut doc,
-        &ops,
+        ops,
         |op| {
             if !PATCHABLE.contains(&op.root.as_str()) {
                 return Err(patch::not_patchable(op, PATCHABLE));
@@ -595,32 +615,30 @@ pub async fn update(
             _ => Value::Null,
         },
     )?;
-    let (new, new_node, _) = build(&state, &ctx, doc, old.clone()).await?;
+    let (new, new_node, _) = build(state, ctx, doc, old.clone()).await?;
     if new == old {
-        return Ok(HttpResponse::Ok().json(view(&ctx, &old, &n, None, true)));
+        return Ok(old);
     }
-    let old_node = lookup(&state, &ctx, &node_uuid).await?;
-    let saved = with_lock(&state, &old_node, async |locked| {
+    let old_node = lookup(state, ctx, &node_uuid).await?;
+    let saved = with_lock(state, &old_node, async |locked| {
+        reread(state, locked, &old).await?;
         check_port_change(locked, &old, &new)?;
+        let mut p = new.clone();
         if new_node.id != old.node_id {
             // Moving a port takes the new node's reservation too.
-            with_lock(&state, &new_node, async |target| {
+            with_lock(state, &new_node, async |target| {
                 check_port_change(target, &old, &new)?;
-                let mut p = new.clone();
-                ports::save_port(&state.db, &mut p).await?;
-                Ok(p)
+                ports::save_port(&state.db, &mut p).await
             })
-            .await
+            .await?;
         } else {
-            let mut p = new.clone();
             ports::save_port(&state.db, &mut p).await?;
-            Ok(p)
         }
+        Ok(p)
     })
     .await?;
     tracing::info!(port = %saved.uuid, "port updated");
-    let n = names(&state, std::slice::from_ref(&saved)).await?;
-    Ok(HttpResponse::Ok().json(view(&ctx, &saved, &n, None, true)))
+    Ok(saved)
 }
 
 #[utoipa::path(delete, path = "/v1/ports/{port}", tag = "Ports", params(super::openapi::VersionHeaders, ("port" = String, Path, description = "Port UUID")), responses((status = 204, description = "Deleted"), (status = 400, description = "A VIF is attached and the node is not in maintenance", body = super::openapi::ErrorBody), (status = 404, description = "Port not found", body = super::openapi::ErrorBody), (status = 409, description = "Node locked", body = super::openapi::ErrorBody)))]
@@ -630,6 +648,10 @@ pub async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Result<H
     let node_uuid = n.nodes.get(&p.node_id).cloned().unwrap_or_default();
     let node = lookup(&state, &ctx, &node_uuid).await?;
     with_lock(&state, &node, async |locked| {
+        // Decide on the port as stored now that the node is held.
+        let p = ports::port_by_uuid(&state.db, &p.uuid)
+            .await?
+            .ok_or_else(|| Error::not_found("Port", p.uuid.clone()))?;
         if let Some(vif) = crate::conductor::vifs::vif_of_port(&p)
             && !locked.maintenance
         {
