@@ -5,6 +5,7 @@ pub mod allocations;
 pub mod chassis;
 pub mod conductors;
 pub mod deploy_templates;
+pub mod images;
 pub mod entities;
 pub mod migration;
 pub mod node_fields;
