@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -252,21 +252,23 @@ async fn steps(conf: &str, work: &Path) {
         .args(["--conf", conf, "--id", "m2", "watch"])
         .arg(old.to_string())
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("rbd watch");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match store.remove(&old).await {
-            Err(Error::Conflict(m)) if m.contains("open by 1 client") => break,
-            Ok(()) => panic!("removed an image that has a watcher"),
-            other => {
-                assert!(Instant::now() < deadline, "no watcher seen: {other:?}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
+    // It prints its prompt once the watch is registered.
+    let stdout = watcher.stdout.take().unwrap();
+    let prompt = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(prompt.contains("press enter"), "rbd watch said {prompt:?}");
+    assert_conflict(store.remove(&old).await, "open by 1 client");
     // `rbd watch` ends (and unwatches) on a newline.
     watcher.stdin.take().unwrap().write_all(b"\n").unwrap();
     assert!(watcher.wait().unwrap().success());
