@@ -123,15 +123,19 @@ impl Service {
 impl Drop for Service {
     fn drop(&mut self) {
         self.stop();
-        if std::thread::panicking()
-            && let Some(tmp) = self.tmp.take()
-        {
+        let Some(tmp) = self.tmp.take() else { return };
+        if std::thread::panicking() {
             let kept = tmp.keep();
             eprintln!(
                 "test failed: {} logs kept in {}",
                 self.script.display(),
                 kept.display()
             );
+        } else {
+            let path = tmp.path().to_owned();
+            if let Err(e) = tmp.close() {
+                eprintln!("cannot remove {}: {e}", path.display());
+            }
         }
     }
 }
