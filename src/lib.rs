@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod drivers;
 pub mod error;
+pub mod images;
 pub mod iscsi;
 pub mod rpc;
 pub mod startup;

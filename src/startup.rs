@@ -14,6 +14,8 @@ use crate::api::{self, AppState};
 use crate::conductor::Conductor;
 use crate::config::Config;
 use crate::drivers::Registry;
+use crate::drivers::m2::M2Services;
+use crate::images::ImageCatalog;
 use crate::rpc::Transport;
 use crate::rpc::local::LocalTransport;
 
@@ -39,6 +41,7 @@ impl Application {
         db: DatabaseConnection,
         registry: Arc<Registry>,
         rpc: Arc<dyn Transport>,
+        images: Arc<ImageCatalog>,
     ) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(config.api.bind_address())?;
         let port = listener.local_addr()?.port();
@@ -46,6 +49,7 @@ impl Application {
             db,
             rpc,
             registry,
+            images,
             public_endpoint: config.api.public_endpoint.clone(),
             config: config.clone(),
         });
@@ -85,11 +89,13 @@ pub async fn standalone(
     db: DatabaseConnection,
 ) -> anyhow::Result<(Application, Arc<Conductor>)> {
     crate::db::migrate(&db).await?;
-    let registry = Arc::new(Registry::builtin(&config));
+    let services = Arc::new(M2Services::new(&config, db.clone()));
+    let registry = Arc::new(Registry::builtin(&config, services.clone()));
     let conductor = Arc::new(Conductor::new(db.clone(), registry.clone(), config.clone()));
     conductor.start().await?;
     crate::drivers::ipxe::write_tftp_script(&config)?;
+    services.images.recover_interrupted().await?;
     let rpc: Arc<dyn Transport> = Arc::new(LocalTransport::new(Arc::new(conductor.clone())));
-    let app = Application::build(config, db, registry, rpc)?;
+    let app = Application::build(config, db, registry, rpc, services.images.clone())?;
     Ok((app, conductor))
 }

@@ -20,6 +20,8 @@ pub struct Ctx {
     pub base: String,
     /// The request id.
     pub request_id: String,
+    /// The caller's project; `None` for an administrator (and without authentication).
+    pub project: Option<String>,
 }
 
 impl Ctx {
@@ -80,6 +82,7 @@ impl FromRequest for Ctx {
             version,
             base: base.trim_end_matches('/').to_owned(),
             request_id,
+            project: None,
         }))
     }
 }

@@ -10,6 +10,7 @@ pub mod common;
 pub mod conductors;
 pub mod drivers;
 pub mod error;
+pub mod images;
 pub mod middleware;
 pub mod node_lock;
 pub mod node_states;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub rpc: Arc<dyn Transport>,
     pub registry: Arc<Registry>,
     pub config: Arc<Config>,
+    /// The image library (its Ceph connection is made on first use).
+    pub images: Arc<crate::images::ImageCatalog>,
     /// Base URL for links when configured (`[api] public_endpoint`).
     pub public_endpoint: Option<String>,
 }
@@ -58,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     drivers::configure(cfg);
     ports::configure(cfg);
     boot::configure(cfg);
+    images::configure(cfg);
     portgroups::configure(cfg);
     chassis::configure(cfg);
     volume::configure(cfg);
@@ -70,6 +74,7 @@ pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
     use utoipa::OpenApi;
     vec![
         ports::Doc::openapi(),
+        images::Doc::openapi(),
         portgroups::Doc::openapi(),
         chassis::Doc::openapi(),
         volume::Doc::openapi(),

@@ -281,10 +281,11 @@ impl Conductor {
     }
 
     async fn validate(self: &Arc<Self>, uuid: &str) -> Result<Value> {
-        let node = nodes::by_uuid(&self.db, uuid)
+        let mut node = nodes::by_uuid(&self.db, uuid)
             .await?
             .ok_or_else(|| Error::not_found("Node", uuid))?;
         let drivers = self.registry.driver_set(&node)?;
+        let ports = nodes::ports(&self.db, node.id).await?;
         let mut out = serde_json::Map::new();
         for kind in [
             InterfaceKind::Boot,
@@ -300,12 +301,29 @@ impl Conductor {
             InterfaceKind::Rescue,
             InterfaceKind::Storage,
         ] {
-            let entry = match drivers.interface(kind) {
-                Some(i) => match i.validate(&node) {
-                    Ok(()) => json!({"result": true}),
-                    Err(e) => json!({"result": false, "reason": e.to_string()}),
-                },
-                None => json!({"result": null, "reason": "not supported"}),
+            let mut result = match drivers.interface(kind) {
+                Some(i) => i.validate(&node).map(|_| true),
+                None => {
+                    out.insert(
+                        kind.as_str().to_owned(),
+                        json!({"result": null, "reason": "not supported"}),
+                    );
+                    continue;
+                }
+            };
+            if kind == InterfaceKind::Deploy && result.is_ok() {
+                let ctx = crate::drivers::TaskContext {
+                    node: &mut node,
+                    ports: &ports,
+                    drivers: &drivers,
+                    db: &self.db,
+                    host: &self.host,
+                };
+                result = drivers.deploy.check(&ctx).await.map(|_| true);
+            }
+            let entry = match result {
+                Ok(_) => json!({"result": true}),
+                Err(e) => json!({"result": false, "reason": e.to_string()}),
             };
             out.insert(kind.as_str().to_owned(), entry);
         }

@@ -93,6 +93,12 @@ async fn accept(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Resul
                     ))
                 })?;
             }
+            let deploy = task.drivers.deploy.clone();
+            deploy.check(&task.ctx()).await.map_err(|e| {
+                Error::invalid(format!(
+                    "Failed to validate deploy info for node {uuid}: {e}"
+                ))
+            })?;
             let ii = task
                 .node
                 .instance_info

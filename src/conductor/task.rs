@@ -105,6 +105,8 @@ impl Task {
             node: &mut self.node,
             ports: &self.ports,
             drivers: &self.drivers,
+            db: &self.conductor.db,
+            host: &self.conductor.host,
         }
     }
 

@@ -130,7 +130,11 @@ pub async fn by_name<C: ConnectionTrait>(db: &C, name: &str) -> Result<Vec<Image
 }
 
 /// The image stored as `pool/rbd_image`, if m2 knows it.
-pub async fn by_rbd<C: ConnectionTrait>(db: &C, pool: &str, rbd_image: &str) -> Result<Option<Image>> {
+pub async fn by_rbd<C: ConnectionTrait>(
+    db: &C,
+    pool: &str,
+    rbd_image: &str,
+) -> Result<Option<Image>> {
     Ok(image::Entity::find()
         .filter(image::Column::Pool.eq(pool))
         .filter(image::Column::RbdImage.eq(rbd_image))
@@ -160,6 +164,26 @@ pub async fn save<C: ConnectionTrait>(db: &C, img: &mut Image) -> Result<()> {
     let am = img.clone().into_active_model().reset_all();
     am.update(db).await?;
     Ok(())
+}
+
+/// Moves a `queued` image to `saving`; false when it is not `queued` (an upload
+/// runs already, or ran).
+pub async fn claim_upload<C: ConnectionTrait>(db: &C, id: i64) -> Result<bool> {
+    let r = image::Entity::update_many()
+        .col_expr(image::Column::Status, Expr::value(SAVING))
+        .filter(image::Column::Id.eq(id))
+        .filter(image::Column::Status.eq(QUEUED))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Images in one status.
+pub async fn with_status<C: ConnectionTrait>(db: &C, status: &str) -> Result<Vec<Image>> {
+    Ok(image::Entity::find()
+        .filter(image::Column::Status.eq(status))
+        .all(db)
+        .await?)
 }
 
 /// Deletes an image record.
@@ -200,9 +224,15 @@ mod tests {
     #[test]
     fn visibility_rules() {
         let admin = Viewer { project: None };
-        let a = Viewer { project: Some("a".into()) };
-        let b = Viewer { project: Some("b".into()) };
-        let c = Viewer { project: Some("c".into()) };
+        let a = Viewer {
+            project: Some("a".into()),
+        };
+        let b = Viewer {
+            project: Some("b".into()),
+        };
+        let c = Viewer {
+            project: Some("c".into()),
+        };
         let private = img(Some("a"), "private", json!([]));
         assert!(visible_to(&private, &admin));
         assert!(visible_to(&private, &a));

@@ -49,6 +49,16 @@ pub async fn list_connectors<C: ConnectionTrait>(
     paging::page::<volume_connector::Entity, _>(db, c, volume_connector::Column::Id, p).await
 }
 
+/// Every connector of a node.
+pub async fn connectors_of<C: ConnectionTrait>(db: &C, node_id: i64) -> Result<Vec<Connector>> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    Ok(volume_connector::Entity::find()
+        .filter(volume_connector::Column::NodeId.eq(node_id))
+        .order_by_asc(volume_connector::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// A connector by UUID.
 pub async fn connector_by_uuid<C: ConnectionTrait>(
     db: &C,

@@ -250,9 +250,8 @@ pub fn register(r: &mut Registry) {
             // The real boot and deploy interfaces work with fake power: that is how
             // the M2 data path is measured without hardware.
             InterfaceKind::Boot => vec!["fake", "ipxe"],
-            InterfaceKind::Deploy | InterfaceKind::Power | InterfaceKind::Management => {
-                vec!["fake"]
-            }
+            InterfaceKind::Deploy => vec!["fake", "m2"],
+            InterfaceKind::Power | InterfaceKind::Management => vec!["fake"],
             InterfaceKind::Inspect => vec!["fake", "no-inspect"],
             InterfaceKind::Console => vec!["fake", "no-console"],
             InterfaceKind::Rescue => vec!["fake", "no-rescue"],

@@ -415,7 +415,7 @@ pub fn register(r: &mut Registry, config: &Config) {
         let names: Vec<&'static str> = match kind {
             InterfaceKind::Power | InterfaceKind::Management => vec!["ipmitool", "fake"],
             InterfaceKind::Boot => vec!["ipxe", "fake"],
-            InterfaceKind::Deploy => vec!["fake"],
+            InterfaceKind::Deploy => vec!["m2", "fake"],
             InterfaceKind::Inspect => vec!["no-inspect", "fake"],
             InterfaceKind::Console => vec!["no-console", "fake"],
             InterfaceKind::Rescue => vec!["no-rescue", "fake"],

@@ -6,6 +6,7 @@
 pub mod fake;
 pub mod ipmi;
 pub mod ipxe;
+pub mod m2;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -115,6 +116,19 @@ pub struct TaskContext<'a> {
     pub node: &'a mut Node,
     pub ports: &'a [port::Model],
     pub drivers: &'a DriverSet,
+    /// The database, for what drivers read beside the node (volume records, images).
+    pub db: &'a sea_orm::DatabaseConnection,
+    /// The reservation the task holds, written back with every save.
+    pub host: &'a str,
+}
+
+impl TaskContext<'_> {
+    /// Writes the node now, still reserved: drivers record what they created before
+    /// the next step, so that a crash leaves nothing unaccounted for.
+    pub async fn save(&mut self) -> Result<()> {
+        self.node.reservation = Some(self.host.to_owned());
+        crate::db::nodes::save(self.db, self.node).await
+    }
 }
 
 /// What every interface implementation has.
@@ -208,6 +222,11 @@ pub trait Deploy: Interface {
     }
     /// Re-adopts an active node after its conductor changed.
     async fn take_over(&self, _ctx: &mut TaskContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// Checks what a deploy needs beyond the node's own fields (images, services the
+    /// deploy reaches); run by `validate` and before a deploy is accepted.
+    async fn check(&self, _ctx: &TaskContext<'_>) -> Result<()> {
         Ok(())
     }
 }
@@ -341,10 +360,11 @@ fn lookup<T: ?Sized>(
 
 impl Registry {
     /// Every implementation m2 ships, with the hardware types that use them.
-    pub fn builtin(config: &Config) -> Registry {
+    pub fn builtin(config: &Config, services: Arc<m2::M2Services>) -> Registry {
         let mut r = Registry::default();
         fake::register(&mut r);
         r.add_boot(Arc::new(ipxe::Ipxe));
+        r.add_deploy(Arc::new(m2::M2Deploy::new(services)));
         ipmi::register(&mut r, config);
         r
     }
