@@ -1,6 +1,7 @@
 //! The conductor: owns nodes, runs their operations under a reservation, and keeps
 //! them in step with the hardware through periodic tasks.
 
+pub mod allocations;
 pub mod periodic;
 pub mod provision;
 pub mod states;
@@ -14,7 +15,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 use crate::config::{Config, InterfaceKind};
-use crate::db::{node_fields, nodes};
+use crate::db::{self, node_fields, nodes};
 use crate::drivers::{PowerAction, Registry};
 use crate::error::{Error, Result};
 use crate::rpc::{Handler, Request};
@@ -46,6 +47,7 @@ impl Conductor {
     pub async fn start(self: &Arc<Self>) -> Result<tokio::task::JoinHandle<()>> {
         self.recover().await?;
         periodic::register(self).await?;
+        allocations::resume(self).await?;
         Ok(periodic::spawn(self.clone()))
     }
 
@@ -126,6 +128,33 @@ impl Conductor {
             .provision_state
             .parse::<ProvisionState>()
             .unwrap_or(ProvisionState::Enroll);
+        // Removing the instance of a node that has an allocation removes the allocation.
+        let dropped_allocation = match node.allocation_id {
+            Some(id)
+                if node.instance_uuid.is_some()
+                    && changes.get("instance_uuid").is_some_and(Value::is_null) =>
+            {
+                if !node.maintenance
+                    && !matches!(
+                        state,
+                        ProvisionState::Enroll
+                            | ProvisionState::Inspecting
+                            | ProvisionState::InspectWait
+                            | ProvisionState::Manageable
+                            | ProvisionState::Available
+                    )
+                {
+                    return Err(Error::Conflict(format!(
+                        "Node {} with an allocation can not have instance_uuid removed unless \
+                         it is in one of allowed (enroll, inspecting, inspect wait, manageable, \
+                         available) states or in maintenance mode. Current state is '{state}'.",
+                        node.uuid
+                    )));
+                }
+                Some(id)
+            }
+            _ => None,
+        };
         let changes_driver = changes
             .keys()
             .any(|k| k == "driver" || k.ends_with("_interface"));
@@ -164,7 +193,13 @@ impl Conductor {
             node.fault = None;
         }
         self.check_interfaces(node)?;
-        task.save().await
+        match dropped_allocation {
+            Some(id) => {
+                node.allocation_id = None;
+                db::allocations::delete_with_node(&self.db, id, node).await
+            }
+            None => task.save().await,
+        }
     }
 
     fn check_interfaces(&self, node: &nodes::Node) -> Result<()> {
@@ -436,6 +471,10 @@ impl Conductor {
                 };
                 t.release().await;
                 r.map(|_| Value::Null)
+            }
+            Request::CreateAllocation { allocation } => allocations::create(self, allocation).await,
+            Request::DestroyAllocation { allocation } => {
+                allocations::destroy(self, &allocation).await
             }
             Request::RemoveTraits { node, name } => {
                 let t = Task::acquire(self, &node, "traits").await?;
