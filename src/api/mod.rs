@@ -2,6 +2,7 @@
 //! check the request, ask a conductor over RPC for anything that changes a node, and
 //! shape the response for the negotiated microversion.
 
+pub mod allocations;
 pub mod boot;
 pub mod chassis;
 pub mod checks;
@@ -63,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     volume::configure(cfg);
     volume_connectors::configure(cfg);
     volume_targets::configure(cfg);
+    allocations::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.
@@ -75,5 +77,6 @@ pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
         volume::Doc::openapi(),
         volume_connectors::Doc::openapi(),
         volume_targets::Doc::openapi(),
+        allocations::openapi(),
     ]
 }
