@@ -9,6 +9,7 @@ pub mod checks;
 pub mod collection;
 pub mod common;
 pub mod conductors;
+pub mod deploy_templates;
 pub mod drivers;
 pub mod error;
 pub mod middleware;
@@ -65,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     volume_connectors::configure(cfg);
     volume_targets::configure(cfg);
     allocations::configure(cfg);
+    deploy_templates::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.
@@ -78,5 +80,6 @@ pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
         volume_connectors::Doc::openapi(),
         volume_targets::Doc::openapi(),
         allocations::openapi(),
+        deploy_templates::openapi(),
     ]
 }
