@@ -12,6 +12,7 @@ pub mod conductors;
 pub mod deploy_templates;
 pub mod drivers;
 pub mod error;
+pub mod events;
 pub mod middleware;
 pub mod node_lock;
 pub mod node_states;
@@ -67,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     volume_targets::configure(cfg);
     allocations::configure(cfg);
     deploy_templates::configure(cfg);
+    events::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.
@@ -81,5 +83,6 @@ pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
         volume_targets::Doc::openapi(),
         allocations::openapi(),
         deploy_templates::openapi(),
+        events::openapi(),
     ]
 }
