@@ -101,6 +101,21 @@ pub async fn resume(c: &Arc<Conductor>) -> Result<()> {
 /// Records an allocation for a node deployed without one, under the node's
 /// reservation: nothing is written unless the node matches the allocation.
 async fn backfill(c: &Arc<Conductor>, mut row: Allocation, node_uuid: &str) -> Result<Allocation> {
+    // A taken name or UUID is reported before anything about the node, as when the
+    // allocation is recorded first.
+    if allocations::by_uuid(&c.db, &row.uuid).await?.is_some() {
+        return Err(Error::Conflict(format!(
+            "An allocation with UUID {} already exists.",
+            row.uuid
+        )));
+    }
+    if let Some(name) = &row.name
+        && allocations::by_name(&c.db, name).await?.is_some()
+    {
+        return Err(Error::Conflict(format!(
+            "An allocation with name {name} already exists."
+        )));
+    }
     let mut task = Task::acquire(c, node_uuid, "allocation backfilling").await?;
     let checked = async {
         let node = &task.node;

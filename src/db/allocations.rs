@@ -88,16 +88,19 @@ pub async fn by_id<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<Allocat
     Ok(allocation::Entity::find_by_id(id).one(db).await?)
 }
 
+/// An allocation by name.
+pub async fn by_name<C: ConnectionTrait>(db: &C, name: &str) -> Result<Option<Allocation>> {
+    Ok(allocation::Entity::find()
+        .filter(allocation::Column::Name.eq(name))
+        .one(db)
+        .await?)
+}
+
 /// An allocation by UUID or name, as the API addresses it; 404 when absent.
 pub async fn get<C: ConnectionTrait>(db: &C, ident: &str) -> Result<Allocation> {
     let found = match uuid::Uuid::try_parse(ident) {
         Ok(u) => by_uuid(db, &u.hyphenated().to_string()).await?,
-        Err(_) => {
-            allocation::Entity::find()
-                .filter(allocation::Column::Name.eq(ident))
-                .one(db)
-                .await?
-        }
+        Err(_) => by_name(db, ident).await?,
     };
     found.ok_or_else(|| Error::not_found("Allocation", ident))
 }
