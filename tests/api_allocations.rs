@@ -548,6 +548,7 @@ fn refused_requests_change_nothing() {
     } else {
         "e1"
     };
+    let held = if free == "e1" { "e2" } else { "e1" };
     let all = "/v1/allocations";
     let one = format!("/v1/allocations/{auuid}");
     let missing = "6e0d8cde-59a8-4e1e-9a76-5d5f1c7b2a10";
@@ -716,9 +717,15 @@ fn refused_requests_change_nothing() {
             "Expected a UUID but received not-a-uuid.",
         ),
         post(
-            json!({"node": "e1"}),
+            json!({"node": free}),
             400,
             "Cannot backfill an allocation for node",
+        ),
+        // Backfilling the allocated node takes its instance UUID, which is taken.
+        post(
+            json!({"node": held}),
+            409,
+            &format!("An allocation with UUID {auuid} already exists."),
         ),
         post(
             json!({"node": "a b"}),
