@@ -579,9 +579,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     paths(list, show, create, update, delete, node_show, node_delete),
     tags((name = "Allocations", description = "Requests for a node by resource class and traits (1.52), fulfilled by a conductor in the background."))
 )]
-struct Doc;
-
-/// The OpenAPI paths of this module.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    Doc::openapi()
-}
+pub struct Doc;

@@ -534,9 +534,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     paths(list, show, create, update, delete),
     tags((name = "Deploy templates", description = "Named sets of deploy steps, chosen by an instance trait (1.55)."))
 )]
-struct Doc;
-
-/// The OpenAPI paths of this module.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    Doc::openapi()
-}
+pub struct Doc;

@@ -109,12 +109,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     paths(post),
     tags((name = "Events", description = "External events (1.54): Neutron's port events."))
 )]
-struct Doc;
-
-/// The OpenAPI paths of this module.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    Doc::openapi()
-}
+pub struct Doc;
 
 #[cfg(test)]
 mod tests {

@@ -81,8 +81,8 @@ pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
         volume::Doc::openapi(),
         volume_connectors::Doc::openapi(),
         volume_targets::Doc::openapi(),
-        allocations::openapi(),
-        deploy_templates::openapi(),
-        events::openapi(),
+        allocations::Doc::openapi(),
+        deploy_templates::Doc::openapi(),
+        events::Doc::openapi(),
     ]
 }
