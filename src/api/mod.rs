@@ -13,6 +13,7 @@ pub mod deploy_templates;
 pub mod drivers;
 pub mod error;
 pub mod events;
+pub mod indicators;
 pub mod middleware;
 pub mod node_lock;
 pub mod node_states;
@@ -69,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     allocations::configure(cfg);
     deploy_templates::configure(cfg);
     events::configure(cfg);
+    indicators::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.
@@ -84,5 +86,6 @@ pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
         allocations::Doc::openapi(),
         deploy_templates::Doc::openapi(),
         events::Doc::openapi(),
+        indicators::Doc::openapi(),
     ]
 }

@@ -472,6 +472,43 @@ impl Conductor {
                 t.release().await;
                 r.map(|_| Value::Null)
             }
+            Request::GetIndicators { node } => {
+                let n = nodes::get(&self.db, &node).await?;
+                let d = self.registry.driver_set(&n)?;
+                let indicators = d.management.get_supported_indicators(&n).await?;
+                serde_json::to_value(indicators).map_err(|e| Error::Internal(e.to_string()))
+            }
+            Request::GetIndicatorState {
+                node,
+                component,
+                indicator,
+            } => {
+                let n = nodes::get(&self.db, &node).await?;
+                let d = self.registry.driver_set(&n)?;
+                d.management.validate(&n)?;
+                let state = d
+                    .management
+                    .get_indicator_state(&n, &component, &indicator)
+                    .await?;
+                Ok(json!({ "state": state }))
+            }
+            Request::SetIndicatorState {
+                node,
+                component,
+                indicator,
+                state,
+            } => {
+                self.with_task(&node, "setting indicator state", move |t| {
+                    Box::pin(async move {
+                        let mgmt = t.drivers.management.clone();
+                        mgmt.validate(&t.node)?;
+                        mgmt.set_indicator_state(&mut t.node, &component, &indicator, &state)
+                            .await?;
+                        Ok(Value::Null)
+                    })
+                })
+                .await
+            }
             Request::CreateAllocation { allocation } => allocations::create(self, allocation).await,
             Request::DestroyAllocation { allocation } => {
                 allocations::destroy(self, &allocation).await

@@ -106,6 +106,21 @@ pub enum Request {
         node: String,
         name: Option<String>,
     },
+    /// The indicators of the node's components.
+    GetIndicators {
+        node: String,
+    },
+    GetIndicatorState {
+        node: String,
+        component: String,
+        indicator: String,
+    },
+    SetIndicatorState {
+        node: String,
+        component: String,
+        indicator: String,
+        state: String,
+    },
     /// Creates an allocation and looks for a node in the background (or, when
     /// backfilling, records the node at once); answers the new allocation.
     CreateAllocation {
@@ -138,7 +153,10 @@ impl Request {
             | Request::VifDetach { node, .. }
             | Request::VifList { node }
             | Request::SetTraits { node, .. }
-            | Request::RemoveTraits { node, .. } => node,
+            | Request::RemoveTraits { node, .. }
+            | Request::GetIndicators { node }
+            | Request::GetIndicatorState { node, .. }
+            | Request::SetIndicatorState { node, .. } => node,
         }
     }
 }
