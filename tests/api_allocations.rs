@@ -733,6 +733,14 @@ fn refused_requests_change_nothing() {
             "Expected a logical name or UUID but received a b.",
         ),
         case(Method::POST, all, LATEST, None, 400, "Invalid JSON"),
+        case(
+            Method::POST,
+            all,
+            v("1.59"),
+            Some(json!({"resource_class": "rc", "owner": null})),
+            406,
+            "Request not acceptable.",
+        ),
         // List.
         get(
             "/v1/allocations?bogus=1",

@@ -337,12 +337,15 @@ fn strings(o: &Map<String, Value>, key: &str) -> Vec<String> {
     allocations::string_list(o.get(key).unwrap_or(&Value::Null))
 }
 
-#[utoipa::path(post, path = "/v1/allocations", tag = "Allocations", params(super::openapi::VersionHeaders), request_body(content = serde_json::Value, description = "resource_class (required unless backfilling), traits, candidate_nodes (UUIDs or names), name, uuid, extra, owner; node (1.58) backfills an allocation for a deployed node"), responses((status = 201, description = "Created in state allocating (active at once when backfilling); a conductor looks for a node in the background"), (status = 400, description = "Invalid input, unknown candidate or node, or a backfilled node that does not match", body = ErrorBody), (status = 405, description = "Before 1.52", body = ErrorBody), (status = 409, description = "Name or UUID taken, or the node is associated with another instance", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/allocations", tag = "Allocations", params(super::openapi::VersionHeaders), request_body(content = serde_json::Value, description = "resource_class (required unless backfilling), traits, candidate_nodes (UUIDs or names), name, uuid, extra, owner; node (1.58) backfills an allocation for a deployed node"), responses((status = 201, description = "Created in state allocating (active at once when backfilling); a conductor looks for a node in the background"), (status = 400, description = "Invalid input, unknown candidate or node, or a backfilled node that does not match", body = ErrorBody), (status = 405, description = "Before 1.52", body = ErrorBody), (status = 406, description = "owner before 1.60", body = ErrorBody), (status = 409, description = "Name or UUID taken, or the node is associated with another instance", body = ErrorBody)))]
 pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Reply {
     checks::require(&ctx, since(Feature::Allocations), true, TOO_OLD)?;
     let body = common::parse_value(&body)?;
     check_create(&ctx, &body)?;
     let o = body.as_object().cloned().unwrap_or_default();
+    if o.contains_key("owner") && !ctx.version.has(Feature::AllocationOwner) {
+        return Err(checks::not_acceptable());
+    }
     let name = opt_str(&o, "name");
     if let Some(n) = name.as_deref().filter(|n| !n.is_empty())
         && !checks::is_logical_name(n)
