@@ -58,10 +58,6 @@ const LIST_PARAMS: &[&str] = &[
     "owner",
 ];
 
-fn since(f: Feature) -> u16 {
-    f.since()
-}
-
 /// The fields the negotiated version lets a client ask for.
 fn valid_fields(ctx: &Ctx) -> Vec<&'static str> {
     let mut v = FIELDS.to_vec();
@@ -166,7 +162,7 @@ fn fields_query(ctx: &Ctx, raw: Option<&String>, best: &mut Best) -> Option<Vec<
 
 #[utoipa::path(get, path = "/v1/allocations", tag = "Allocations", params(super::openapi::VersionHeaders, ("node" = Option<String>, Query, description = "Filter: UUID or name of the node"), ("resource_class" = Option<String>, Query, description = "Filter"), ("state" = Option<String>, Query, description = "Filter: allocating, active or error"), ("owner" = Option<String>, Query, description = "Filter (1.60)"), ("fields" = Option<String>, Query, description = "Comma-separated fields to return"), ("limit" = Option<u32>, Query, description = "Page size, at most [api] max_limit"), ("marker" = Option<String>, Query, description = "UUID of the last allocation of the previous page"), ("sort_key" = Option<String>, Query, description = "Field to sort by"), ("sort_dir" = Option<String>, Query, description = "asc or desc")), responses((status = 200, description = "A page of allocations, with a next link when the page is full"), (status = 400, description = "Invalid filter, field or page parameter", body = ErrorBody), (status = 404, description = "Before 1.52, or the marker does not exist", body = ErrorBody), (status = 406, description = "owner before 1.60", body = ErrorBody)))]
 pub async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Reply {
-    checks::require(&ctx, since(Feature::Allocations), false, TOO_OLD)?;
+    checks::require(&ctx, Feature::Allocations.since(), false, TOO_OLD)?;
     let q = checks::query(&req, LIST_PARAMS)?;
     let limit = checks::integer("limit", q.get("limit"))?;
     let s = Schema::PLAIN;
@@ -263,7 +259,7 @@ pub async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Reply {
 
 #[utoipa::path(get, path = "/v1/allocations/{allocation}", tag = "Allocations", params(super::openapi::VersionHeaders, ("allocation" = String, Path, description = "Allocation UUID or name"), ("fields" = Option<String>, Query, description = "Comma-separated fields to return")), responses((status = 200, description = "The allocation"), (status = 400, description = "Invalid identifier or field", body = ErrorBody), (status = 404, description = "Not found, or before 1.52", body = ErrorBody)))]
 pub async fn show(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<String>) -> Reply {
-    checks::require(&ctx, since(Feature::Allocations), false, TOO_OLD)?;
+    checks::require(&ctx, Feature::Allocations.since(), false, TOO_OLD)?;
     let q = checks::query(&req, &["fields"])?;
     let mut best = Best::new();
     let fields = fields_query(&ctx, q.get("fields"), &mut best);
@@ -339,7 +335,7 @@ fn strings(o: &Map<String, Value>, key: &str) -> Vec<String> {
 
 #[utoipa::path(post, path = "/v1/allocations", tag = "Allocations", params(super::openapi::VersionHeaders), request_body(content = serde_json::Value, description = "resource_class (required unless backfilling), traits, candidate_nodes (UUIDs or names), name, uuid, extra, owner; node (1.58) backfills an allocation for a deployed node"), responses((status = 201, description = "Created in state allocating (active at once when backfilling); a conductor looks for a node in the background"), (status = 400, description = "Invalid input, unknown candidate or node, or a backfilled node that does not match", body = ErrorBody), (status = 405, description = "Before 1.52", body = ErrorBody), (status = 406, description = "owner before 1.60", body = ErrorBody), (status = 409, description = "Name or UUID taken, or the node is associated with another instance", body = ErrorBody)))]
 pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Reply {
-    checks::require(&ctx, since(Feature::Allocations), true, TOO_OLD)?;
+    checks::require(&ctx, Feature::Allocations.since(), true, TOO_OLD)?;
     let body = common::parse_value(&body)?;
     check_create(&ctx, &body)?;
     let o = body.as_object().cloned().unwrap_or_default();
@@ -431,7 +427,12 @@ fn as_dict(a: &Allocation) -> Map<String, Value> {
 
 #[utoipa::path(patch, path = "/v1/allocations/{allocation}", tag = "Allocations", params(super::openapi::VersionHeaders, ("allocation" = String, Path, description = "Allocation UUID or name")), request_body(content = Vec<serde_json::Value>, description = "RFC 6902 patch of name and extra (1.57)"), responses((status = 200, description = "The updated allocation"), (status = 400, description = "Invalid patch or name", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 405, description = "Before 1.57", body = ErrorBody), (status = 409, description = "Name taken", body = ErrorBody)))]
 pub async fn update(state: State, ctx: Ctx, path: web::Path<String>, body: web::Bytes) -> Reply {
-    checks::require(&ctx, since(Feature::AllocationUpdate), true, TOO_OLD_UPDATE)?;
+    checks::require(
+        &ctx,
+        Feature::AllocationUpdate.since(),
+        true,
+        TOO_OLD_UPDATE,
+    )?;
     let ops = checks::patch_ops(
         &body,
         PatchSchema {
@@ -489,7 +490,7 @@ pub async fn update(state: State, ctx: Ctx, path: web::Path<String>, body: web::
 
 #[utoipa::path(delete, path = "/v1/allocations/{allocation}", tag = "Allocations", params(super::openapi::VersionHeaders, ("allocation" = String, Path, description = "Allocation UUID or name")), responses((status = 204, description = "Deleted; its node lost the allocation and the instance it set"), (status = 400, description = "Invalid identifier", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 405, description = "Before 1.52", body = ErrorBody), (status = 409, description = "The node is locked, deployed or busy (and not in maintenance)", body = ErrorBody)))]
 pub async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Reply {
-    checks::require(&ctx, since(Feature::Allocations), true, TOO_OLD)?;
+    checks::require(&ctx, Feature::Allocations.since(), true, TOO_OLD)?;
     let a = find(&state, &path).await?;
     state
         .rpc
