@@ -2,15 +2,19 @@
 //! check the request, ask a conductor over RPC for anything that changes a node, and
 //! shape the response for the negotiated microversion.
 
+pub mod allocations;
 pub mod boot;
 pub mod chassis;
 pub mod checks;
 pub mod collection;
 pub mod common;
 pub mod conductors;
+pub mod deploy_templates;
 pub mod drivers;
 pub mod error;
+pub mod events;
 pub mod images;
+pub mod indicators;
 pub mod middleware;
 pub mod node_lock;
 pub mod node_states;
@@ -67,6 +71,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     volume::configure(cfg);
     volume_connectors::configure(cfg);
     volume_targets::configure(cfg);
+    allocations::configure(cfg);
+    deploy_templates::configure(cfg);
+    events::configure(cfg);
+    indicators::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.
@@ -80,5 +88,9 @@ pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
         volume::Doc::openapi(),
         volume_connectors::Doc::openapi(),
         volume_targets::Doc::openapi(),
+        allocations::Doc::openapi(),
+        deploy_templates::Doc::openapi(),
+        events::Doc::openapi(),
+        indicators::Doc::openapi(),
     ]
 }

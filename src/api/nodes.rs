@@ -13,6 +13,7 @@ use super::version::{ApiVersion, Feature};
 use super::{AppState, resource};
 use crate::conductor::states::ProvisionState;
 use crate::config::InterfaceKind;
+use crate::db::allocations;
 use crate::db::node_fields::{self, Access};
 use crate::db::nodes::{self, ListOpts, Node, NodeFilter};
 use crate::error::{Error, Result};
@@ -65,13 +66,19 @@ pub async fn extras_for(
     } else {
         HashMap::new()
     };
+    let allocation_ids: Vec<i64> = list.iter().filter_map(|n| n.allocation_id).collect();
+    let allocations = if wants("allocation_uuid") && !allocation_ids.is_empty() {
+        allocations::uuids_by_id(&state.db, &allocation_ids).await?
+    } else {
+        HashMap::new()
+    };
     Ok(list
         .iter()
         .map(|n| Extras {
             traits: traits.remove(&n.id).unwrap_or_default(),
             conductor: Some(state.config.default.host.clone()),
             chassis_uuid: n.chassis_id.and_then(|c| chassis.get(&c).cloned()),
-            allocation_uuid: None,
+            allocation_uuid: n.allocation_id.and_then(|a| allocations.get(&a).cloned()),
         })
         .collect())
 }

@@ -1,6 +1,7 @@
 //! The conductor: owns nodes, runs their operations under a reservation, and keeps
 //! them in step with the hardware through periodic tasks.
 
+pub mod allocations;
 pub mod periodic;
 pub mod provision;
 pub mod states;
@@ -14,7 +15,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 use crate::config::{Config, InterfaceKind};
-use crate::db::{node_fields, nodes};
+use crate::db::{self, node_fields, nodes};
 use crate::drivers::{PowerAction, Registry};
 use crate::error::{Error, Result};
 use crate::rpc::{Handler, Request};
@@ -46,6 +47,7 @@ impl Conductor {
     pub async fn start(self: &Arc<Self>) -> Result<tokio::task::JoinHandle<()>> {
         self.recover().await?;
         periodic::register(self).await?;
+        allocations::resume(self).await?;
         Ok(periodic::spawn(self.clone()))
     }
 
@@ -126,6 +128,33 @@ impl Conductor {
             .provision_state
             .parse::<ProvisionState>()
             .unwrap_or(ProvisionState::Enroll);
+        // Removing the instance of a node that has an allocation removes the allocation.
+        let dropped_allocation = match node.allocation_id {
+            Some(id)
+                if node.instance_uuid.is_some()
+                    && changes.get("instance_uuid").is_some_and(Value::is_null) =>
+            {
+                if !node.maintenance
+                    && !matches!(
+                        state,
+                        ProvisionState::Enroll
+                            | ProvisionState::Inspecting
+                            | ProvisionState::InspectWait
+                            | ProvisionState::Manageable
+                            | ProvisionState::Available
+                    )
+                {
+                    return Err(Error::Conflict(format!(
+                        "Node {} with an allocation can not have instance_uuid removed unless \
+                         it is in one of allowed (enroll, inspecting, inspect wait, manageable, \
+                         available) states or in maintenance mode. Current state is '{state}'.",
+                        node.uuid
+                    )));
+                }
+                Some(id)
+            }
+            _ => None,
+        };
         let changes_driver = changes
             .keys()
             .any(|k| k == "driver" || k.ends_with("_interface"));
@@ -164,7 +193,13 @@ impl Conductor {
             node.fault = None;
         }
         self.check_interfaces(node)?;
-        task.save().await
+        match dropped_allocation {
+            Some(id) => {
+                node.allocation_id = None;
+                db::allocations::delete_with_node(&self.db, id, node).await
+            }
+            None => task.save().await,
+        }
     }
 
     fn check_interfaces(&self, node: &nodes::Node) -> Result<()> {
@@ -454,6 +489,47 @@ impl Conductor {
                 };
                 t.release().await;
                 r.map(|_| Value::Null)
+            }
+            Request::GetIndicators { node } => {
+                let n = nodes::get(&self.db, &node).await?;
+                let d = self.registry.driver_set(&n)?;
+                let indicators = d.management.get_supported_indicators(&n).await?;
+                serde_json::to_value(indicators).map_err(|e| Error::Internal(e.to_string()))
+            }
+            Request::GetIndicatorState {
+                node,
+                component,
+                indicator,
+            } => {
+                let n = nodes::get(&self.db, &node).await?;
+                let d = self.registry.driver_set(&n)?;
+                d.management.validate(&n)?;
+                let state = d
+                    .management
+                    .get_indicator_state(&n, &component, &indicator)
+                    .await?;
+                Ok(json!({ "state": state }))
+            }
+            Request::SetIndicatorState {
+                node,
+                component,
+                indicator,
+                state,
+            } => {
+                self.with_task(&node, "setting indicator state", move |t| {
+                    Box::pin(async move {
+                        let mgmt = t.drivers.management.clone();
+                        mgmt.validate(&t.node)?;
+                        mgmt.set_indicator_state(&mut t.node, &component, &indicator, &state)
+                            .await?;
+                        Ok(Value::Null)
+                    })
+                })
+                .await
+            }
+            Request::CreateAllocation { allocation } => allocations::create(self, allocation).await,
+            Request::DestroyAllocation { allocation } => {
+                allocations::destroy(self, &allocation).await
             }
             Request::RemoveTraits { node, name } => {
                 let t = Task::acquire(self, &node, "traits").await?;

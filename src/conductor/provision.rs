@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::Conductor;
 use super::states::{self, Event, ProvisionState, Verb};
 use super::task::Task;
+use crate::db::allocations;
 use crate::drivers::{CleanStep, StepOutcome};
 use crate::error::{Error, Result};
 
@@ -239,6 +240,11 @@ async fn work(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Result<
             task.node.instance_info = Value::Object(Map::new());
             if let Some(dii) = task.node.driver_internal_info.as_object_mut() {
                 dii.remove("deploy_steps");
+            }
+            // The instance is gone, and with it the allocation that placed it.
+            if let Some(id) = task.node.allocation_id.take() {
+                allocations::delete(&task.conductor().db, id).await?;
+                tracing::info!(node = %task.node.uuid, "allocation removed with the instance");
             }
             task.process_event(Event::AutoClean).await?;
             let steps = automated_clean_steps(task);

@@ -44,6 +44,29 @@ pub struct Task {
 impl Task {
     /// Takes the exclusive reservation on the node with UUID `uuid` for `purpose`.
     pub async fn acquire(conductor: &Arc<Conductor>, uuid: &str, purpose: &str) -> Result<Task> {
+        Task::acquire_within(conductor, uuid, purpose, LOCK_ATTEMPTS).await
+    }
+
+    /// Takes the reservation if nobody holds it, without waiting: `Ok(None)` when the
+    /// node is locked.
+    pub async fn try_acquire(
+        conductor: &Arc<Conductor>,
+        uuid: &str,
+        purpose: &str,
+    ) -> Result<Option<Task>> {
+        match Task::acquire_within(conductor, uuid, purpose, 1).await {
+            Ok(t) => Ok(Some(t)),
+            Err(Error::NodeLocked { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn acquire_within(
+        conductor: &Arc<Conductor>,
+        uuid: &str,
+        purpose: &str,
+        attempts: u32,
+    ) -> Result<Task> {
         let db = &conductor.db;
         let host = &conductor.host;
         let mut attempt = 0;
@@ -80,7 +103,7 @@ impl Task {
                 });
             }
             attempt += 1;
-            if attempt >= LOCK_ATTEMPTS {
+            if attempt >= attempts {
                 let holder = nodes::by_uuid(db, uuid)
                     .await?
                     .and_then(|n| n.reservation)
@@ -203,6 +226,12 @@ impl Task {
                 Err(e)
             }
         }
+    }
+
+    /// Ends the task after the caller wrote the node itself, with `reservation` cleared,
+    /// in a write of its own (a transaction spanning other rows).
+    pub fn released_by_write(mut self) {
+        self.released = true;
     }
 
     /// Gives the reservation back.

@@ -11,7 +11,9 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::entities::{node, node_trait, port, portgroup, volume_connector, volume_target};
+use super::entities::{
+    allocation, node, node_trait, port, portgroup, volume_connector, volume_target,
+};
 use super::is_unique_violation;
 use crate::error::{Error, Result};
 
@@ -386,9 +388,14 @@ pub async fn set_traits<C: ConnectionTrait + TransactionTrait>(
     Ok(())
 }
 
-/// Deletes a node with its traits, ports, portgroups and volume records.
+/// Deletes a node with its traits, ports, portgroups, volume records and the
+/// allocations holding it.
 pub async fn delete<C: ConnectionTrait + TransactionTrait>(db: &C, id: i64) -> Result<()> {
     let txn = db.begin().await?;
+    allocation::Entity::delete_many()
+        .filter(allocation::Column::NodeId.eq(id))
+        .exec(&txn)
+        .await?;
     node_trait::Entity::delete_many()
         .filter(node_trait::Column::NodeId.eq(id))
         .exec(&txn)

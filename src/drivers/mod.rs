@@ -183,6 +183,49 @@ pub trait Management: Interface {
             self.name()
         )))
     }
+    /// The indicators (LEDs) of the node's hardware components; unsupported by default.
+    async fn get_supported_indicators(&self, node: &Node) -> Result<Indicators> {
+        Err(unsupported_extension(node, "get_supported_indicators"))
+    }
+    /// The state of one indicator (`on`, `off`, `blinking` or `unknown`).
+    async fn get_indicator_state(
+        &self,
+        node: &Node,
+        _component: &str,
+        _indicator: &str,
+    ) -> Result<String> {
+        Err(unsupported_extension(node, "get_indicator_state"))
+    }
+    /// Sets one indicator to one of the states it supports.
+    async fn set_indicator_state(
+        &self,
+        node: &mut Node,
+        _component: &str,
+        _indicator: &str,
+        _state: &str,
+    ) -> Result<()> {
+        Err(unsupported_extension(node, "set_indicator_state"))
+    }
+}
+
+/// One indicator of a hardware component, as a management interface describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Indicator {
+    /// The indicator can be read but not set.
+    pub readonly: bool,
+    /// The states it can be in.
+    pub states: Vec<String>,
+}
+
+/// Indicators by component (`system`, `chassis`, `disk`, `power`, `nic`), then by name.
+pub type Indicators = BTreeMap<String, BTreeMap<String, Indicator>>;
+
+/// What a driver answers for an operation its interfaces do not implement.
+pub fn unsupported_extension(node: &Node, extension: &str) -> Error {
+    Error::Unsupported(format!(
+        "Driver {} does not support {extension} (disabled or not implemented).",
+        node.driver
+    ))
 }
 
 /// Getting a node ready to boot the instance (PXE/iPXE configuration, ...).
