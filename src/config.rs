@@ -468,6 +468,9 @@ pub struct IscsiSection {
     pub tgtadm: String,
     /// Seconds one tgtadm call may take (default 30).
     pub tgtadm_timeout: u64,
+    /// Seconds between two comparisons of tgtd's targets with the nodes; 0 only
+    /// reconciles at start (default 60).
+    pub reconcile_interval: u64,
     /// cephx user tgtd opens disks as (default unset: `[ceph] client_id`).
     pub ceph_user: Option<String>,
     /// ceph.conf tgtd reads (default unset: `[ceph] conffile`).
@@ -636,6 +639,7 @@ impl Config {
                 iqn_prefix: String::new(),
                 tgtadm: String::new(),
                 tgtadm_timeout: 0,
+                reconcile_interval: 0,
                 ceph_user: None,
                 ceph_conf: None,
             },
@@ -1386,6 +1390,20 @@ static OPTIONS: &[OptSpec] = &[
         help: "Seconds one tgtadm call may take before it is killed and the \
                target counts as unavailable.",
         slot: |c| Slot::U64(&mut c.iscsi.tgtadm_timeout),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "reconcile_interval",
+        ty: OptType::Int {
+            min: 0,
+            max: u32::MAX as u64,
+        },
+        default: Def::Text("60"),
+        help: "Seconds between two comparisons of tgtd's targets with the nodes: \
+               targets of running nodes that tgtd lost (after a restart) are \
+               re-created, targets no node records are removed. 0 reconciles \
+               only when the conductor starts.",
+        slot: |c| Slot::U64(&mut c.iscsi.reconcile_interval),
     },
     OptSpec {
         section: "iscsi",

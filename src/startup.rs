@@ -91,7 +91,12 @@ pub async fn standalone(
     crate::db::migrate(&db).await?;
     let services = Arc::new(M2Services::new(&config, db.clone()));
     let registry = Arc::new(Registry::builtin(&config, services.clone()));
-    let conductor = Arc::new(Conductor::new(db.clone(), registry.clone(), config.clone()));
+    let conductor = Arc::new(Conductor::new(
+        db.clone(),
+        registry.clone(),
+        config.clone(),
+        services.clone(),
+    ));
     conductor.start().await?;
     crate::drivers::ipxe::write_tftp_script(&config)?;
     services.images.recover_interrupted().await?;

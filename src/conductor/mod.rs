@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::config::{Config, InterfaceKind};
 use crate::db::{self, node_fields, nodes};
+use crate::drivers::m2::M2Services;
 use crate::drivers::{PowerAction, Registry};
 use crate::error::{Error, Result};
 use crate::rpc::{Handler, Request};
@@ -29,12 +30,20 @@ pub struct Conductor {
     pub config: Arc<Config>,
     /// This conductor's hostname, written into the reservations it takes.
     pub host: String,
+    /// The Ceph store and tgtd the `m2` interfaces use, for reconciliation.
+    pub m2: Arc<M2Services>,
 }
 
 impl Conductor {
-    pub fn new(db: DatabaseConnection, registry: Arc<Registry>, config: Arc<Config>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        registry: Arc<Registry>,
+        config: Arc<Config>,
+        m2: Arc<M2Services>,
+    ) -> Self {
         let host = config.default.host.clone();
         Conductor {
+            m2,
             db,
             registry,
             config,
@@ -47,6 +56,9 @@ impl Conductor {
     pub async fn start(self: &Arc<Self>) -> Result<tokio::task::JoinHandle<()>> {
         self.recover().await?;
         periodic::register(self).await?;
+        if let Err(e) = periodic::reconcile_exports(self).await {
+            tracing::warn!(error = %e, "iSCSI export reconciliation at start failed");
+        }
         allocations::resume(self).await?;
         Ok(periodic::spawn(self.clone()))
     }

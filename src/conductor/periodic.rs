@@ -27,13 +27,21 @@ pub fn spawn(c: Arc<Conductor>) -> tokio::task::JoinHandle<()> {
         let sync_every = c.config.conductor.sync_power_state_interval;
         let mut hb = tokio::time::interval(heartbeat);
         let mut sync = tokio::time::interval(Duration::from_secs(sync_every.max(1)));
+        let reconcile_every = c.config.iscsi.reconcile_interval;
+        let mut reconcile = tokio::time::interval(Duration::from_secs(reconcile_every.max(1)));
         hb.tick().await;
         sync.tick().await;
+        reconcile.tick().await;
         loop {
             tokio::select! {
                 _ = hb.tick() => {
                     if let Err(e) = conductors::touch(&c.db, &c.host).await {
                         tracing::error!(error = %e, "heartbeat failed");
+                    }
+                }
+                _ = reconcile.tick(), if reconcile_every > 0 => {
+                    if let Err(e) = reconcile_exports(&c).await {
+                        tracing::warn!(error = %e, "iSCSI export reconciliation failed");
                     }
                 }
                 _ = sync.tick(), if sync_every > 0 => {
@@ -106,6 +114,81 @@ pub async fn sync_power_states(c: &Arc<Conductor>) -> Result<()> {
             }
         }
         task.release().await;
+    }
+    Ok(())
+}
+
+/// Provision states in which a deployed node runs from its disk, so its iSCSI target
+/// must exist.
+const EXPORTED_STATES: &[&str] = &["active", "rescue", "rescuing", "unrescuing", "rescue failed"];
+
+/// Brings tgtd in line with the database: targets of running nodes that tgtd lost (it
+/// keeps nothing across a restart) are re-created with the same disk and credentials;
+/// targets of m2 nodes that no node records are removed. Nodes a task holds are left
+/// for the next round.
+pub async fn reconcile_exports(c: &Arc<Conductor>) -> Result<()> {
+    let targets = c.m2.targets.as_ref();
+    // tgtd first, the database second: a target exported after its node recorded it
+    // is then always matched by the record.
+    let present = match targets.list().await {
+        Ok(t) => t,
+        Err(crate::error::Error::Unavailable(msg)) => {
+            tracing::debug!(%msg, "tgtd not reachable; reconciliation skipped");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let all = nodes::all(
+        &c.db,
+        &nodes::NodeFilter {
+            conductor_group: Some(c.config.conductor.conductor_group.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let mut recorded = std::collections::HashSet::new();
+    let (mut restored, mut removed) = (0usize, 0usize);
+    for n in &all {
+        let Some(iqn) = n
+            .driver_internal_info
+            .get(crate::drivers::m2::TARGET_KEY)
+            .and_then(serde_json::Value::as_str)
+        else {
+            continue;
+        };
+        recorded.insert(iqn.to_owned());
+        let missing = !present.iter().any(|t| t.iqn == iqn);
+        if !missing || !EXPORTED_STATES.contains(&n.provision_state.as_str()) {
+            continue;
+        }
+        if n.reservation.is_some() {
+            continue;
+        }
+        let Ok(mut task) = Task::acquire(c, &n.uuid, "export reconciliation").await else {
+            continue;
+        };
+        let deploy = task.drivers.deploy.clone();
+        match deploy.take_over(&mut task.ctx()).await {
+            Ok(()) => restored += 1,
+            Err(e) => {
+                tracing::error!(node = %n.uuid, error = %e, "could not re-create the node's iSCSI target")
+            }
+        }
+        task.release().await;
+    }
+    for t in &present {
+        if targets.node_of(t).is_some() && !recorded.contains(&t.iqn) {
+            match targets.unexport(&t.iqn).await {
+                Ok(_) => {
+                    removed += 1;
+                    tracing::warn!(target = %t.iqn, "removed an iSCSI target no node records");
+                }
+                Err(e) => tracing::error!(target = %t.iqn, error = %e, "could not remove an orphan target"),
+            }
+        }
+    }
+    if restored + removed > 0 {
+        tracing::info!(restored, removed, "reconciled iSCSI exports");
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! helper.
 #![allow(dead_code)]
 
+pub mod m2env;
 pub mod services;
 
 use std::io::{BufRead, BufReader};

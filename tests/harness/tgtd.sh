@@ -46,7 +46,11 @@ start() {
     else
         [[ -n $port ]] || port=$(free_port 1) || die "no free port"
         port_busy "$port" && die "port $port is in use"
-        ctl=$(pick_ctl) || die "no free control socket number"
+        # A restart keeps its control socket number: clients are configured with it.
+        ctl=$(cat "$DIR/tgtd.ctl" 2>/dev/null || true)
+        if [[ -z $ctl ]] || answers "$ctl"; then
+            ctl=$(pick_ctl) || die "no free control socket number"
+        fi
         echo "$ctl" >"$DIR/tgtd.ctl"
         echo "$port" >"$DIR/tgtd.port"
         spawn "$DIR/tgtd.pid" "$DIR/tgtd.log" tgtd -f -C "$ctl" --iscsi "portal=127.0.0.1:$port"
