@@ -44,6 +44,8 @@ enum Command {
     SampleConfig,
     /// Prints the OpenAPI document of the API (kept in api-ref/openapi.json).
     Openapi,
+    /// Prints the default policy rules as a policy.yaml ([oslo_policy] policy_file).
+    PolicyDefaults,
 }
 
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
@@ -65,6 +67,10 @@ fn main() -> std::process::ExitCode {
     match cli.command {
         Command::SampleConfig => {
             print!("{}", config::sample_config());
+            return std::process::ExitCode::SUCCESS;
+        }
+        Command::PolicyDefaults => {
+            print!("{}", m2::auth::Policy::defaults("service").to_yaml());
             return std::process::ExitCode::SUCCESS;
         }
         Command::Openapi => {
@@ -127,6 +133,6 @@ async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
             tracing::info!("database schema is up to date");
             Ok(())
         }
-        Command::SampleConfig | Command::Openapi => Ok(()),
+        Command::SampleConfig | Command::Openapi | Command::PolicyDefaults => Ok(()),
     }
 }
