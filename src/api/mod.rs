@@ -2,6 +2,7 @@
 //! check the request, ask a conductor over RPC for anything that changes a node, and
 //! shape the response for the negotiated microversion.
 
+pub mod access;
 pub mod boot;
 pub mod chassis;
 pub mod checks;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 use actix_web::web;
 use sea_orm::DatabaseConnection;
 
+use crate::auth::Auth;
 use crate::config::Config;
 use crate::drivers::Registry;
 use crate::rpc::Transport;
@@ -42,6 +44,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Base URL for links when configured (`[api] public_endpoint`).
     pub public_endpoint: Option<String>,
+    /// Authentication of callers and the policy they are checked against.
+    pub auth: Arc<Auth>,
 }
 
 /// A resource whose unserved methods answer 405 in Ironic's format.
