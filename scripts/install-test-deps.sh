@@ -17,7 +17,7 @@
 #   * MariaDB on 127.0.0.1:3306, root without password, database `test`
 #   * RabbitMQ on 127.0.0.1:5672 (guest/guest), best effort
 #   * <repo>/.venv with python-openstackclient, python-ironicclient, openstacksdk
-#   * <repo>/.venv-keystone with Keystone and gunicorn, for the tests of
+#   * <repo>/.venv-keystone with Keystone, for the tests of
 #     auth_strategy = keystone (tests/auth_keystone.rs starts and stops it)
 #   * cargo-nextest
 set -euo pipefail
@@ -279,12 +279,14 @@ EOF
 # ---------------------------------------------------------------------------
 # Keystone, in a venv of its own: its pinned libraries must not meet the
 # clients' in .venv. Nothing is started here; the tests run it on a free
-# 127.0.0.1 port with SQLite and fernet keys in a temporary directory.
+# 127.0.0.1 port with SQLite and fernet keys in a temporary directory, served
+# by Python's wsgiref (tests/keystone/serve.py): Keystone's configuration
+# loader reads the process arguments, which rules out gunicorn's command line.
 # ---------------------------------------------------------------------------
-KEYSTONE_PACKAGES=(keystone gunicorn)
+KEYSTONE_PACKAGES=(keystone)
 
 keystone_venv_ok() {
-    [[ -x $KEYSTONE_VENV/bin/keystone-manage && -x $KEYSTONE_VENV/bin/gunicorn ]] &&
+    [[ -x $KEYSTONE_VENV/bin/keystone-manage ]] &&
         "$KEYSTONE_VENV/bin/python" -c 'import keystone.server.wsgi' 2>/dev/null
 }
 
@@ -303,7 +305,7 @@ setup_keystone_venv() {
     log "installing ${KEYSTONE_PACKAGES[*]} into $KEYSTONE_VENV"
     "$KEYSTONE_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
     "$KEYSTONE_VENV/bin/python" -m pip install -q --disable-pip-version-check "${KEYSTONE_PACKAGES[@]}"
-    keystone_venv_ok || die "the venv at $KEYSTONE_VENV does not provide keystone-manage, gunicorn and keystone.server.wsgi"
+    keystone_venv_ok || die "the venv at $KEYSTONE_VENV does not provide keystone-manage and keystone.server.wsgi"
     "$KEYSTONE_VENV/bin/python" -c 'from importlib.metadata import version; print("keystone", version("keystone"))' \
         >"$KEYSTONE_VENV/m2-keystone-version.txt"
     log "installed: $(cat "$KEYSTONE_VENV/m2-keystone-version.txt")"
