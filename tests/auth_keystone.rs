@@ -205,7 +205,8 @@ fn keystone_tokens_and_ironic_policy() {
         Method::POST,
         "/v1/nodes",
         Some(
-            json!({"driver": "fake-hardware", "name": "node-1", "owner": owner, "lessee": lessee}),
+            json!({"driver": "fake-hardware", "name": "node-1", "owner": owner,
+                "lessee": lessee, "driver_info": {"ipmi_address": "10.0.0.1"}}),
         ),
     )
     .expect(201)
@@ -355,6 +356,14 @@ fn keystone_tokens_and_ironic_policy() {
         vec![node1.clone()]
     );
     get(&s, &bob.token, &format!("/v1/nodes/{node2}")).expect_fault(404, "Node");
+    // The lessee does not see the BMC's details; the owner does.
+    let seen = get(&s, &bob.token, &format!("/v1/nodes/{node1}")).expect(200);
+    assert_eq!(
+        seen.body["driver_info"],
+        json!({"content": "** Redacted - requires baremetal:node:get:driver_info permission. **"})
+    );
+    let seen = get(&s, &alice.token, &format!("/v1/nodes/{node1}")).expect(200);
+    assert_eq!(seen.body["driver_info"]["ipmi_address"], "10.0.0.1");
     for target in ["manage", "provide"] {
         call(
             &s,

@@ -77,6 +77,47 @@ impl Ctx {
         Ok(Some(project))
     }
 
+    /// Hides what a caller below `baremetal:node:get:filter_threshold` (a system
+    /// reader, by default) may not see of a node it can see, as Ironic does: a
+    /// lessee does not see the BMC's `driver_info`, `driver_internal_info`,
+    /// `last_error` nor the conductor holding the reservation.
+    pub fn redact_node_fields(
+        &self,
+        n: &Node,
+        doc: &mut serde_json::Map<String, serde_json::Value>,
+    ) {
+        use serde_json::{Value, json};
+        let target = node_target(n);
+        if self.allowed("baremetal:node:get:filter_threshold", &target) {
+            return;
+        }
+        let mut hide = |field: &str, rule: &str, value: Value| {
+            if doc.contains_key(field) && !self.allowed(rule, &target) {
+                doc.insert(field.to_owned(), value);
+            }
+        };
+        hide(
+            "last_error",
+            "baremetal:node:get:last_error",
+            json!("** Value Redacted - Requires baremetal:node:get:last_error permission. **"),
+        );
+        hide(
+            "reservation",
+            "baremetal:node:get:reservation",
+            json!("** Redacted - requires baremetal:node:get:reservation permission. **"),
+        );
+        hide(
+            "driver_internal_info",
+            "baremetal:node:get:driver_internal_info",
+            json!({"content": "** Redacted - Requires baremetal:node:get:driver_internal_info permission. **"}),
+        );
+        hide(
+            "driver_info",
+            "baremetal:node:get:driver_info",
+            json!({"content": "** Redacted - requires baremetal:node:get:driver_info permission. **"}),
+        );
+    }
+
     /// The rules of a node PATCH, after Ironic: one per field family touched, and the
     /// generic `baremetal:node:update` for any other field.
     pub fn node_patch_rules(ops: &serde_json::Value) -> Vec<&'static str> {
