@@ -19,6 +19,21 @@ use std::path::{Path, PathBuf};
 /// get typed sections later. Any other unknown section is an error.
 pub const RESERVED_SECTIONS: &[&str] = &["oslo_messaging_rabbit", "json_rpc"];
 
+/// keystonemiddleware options of `[keystone_authtoken]` that m2 accepts and ignores,
+/// so that a section written for Ironic (or by devstack) loads: m2 caches tokens in
+/// memory and finds Keystone at `auth_url`, not through the catalog.
+pub const IGNORED_KEYSTONE_AUTHTOKEN_KEYS: &[&str] = &[
+    "interface",
+    "memcached_servers",
+    "memcache_security_strategy",
+    "memcache_secret_key",
+    "region_name",
+    "service_type",
+    "service_token_roles",
+    "service_token_roles_required",
+    "signing_dir",
+];
+
 /// Error from loading or validating the configuration.
 ///
 /// Every variant's message starts with the origin (normally the file name).
@@ -635,8 +650,11 @@ impl Config {
                     key,
                     value,
                 } => {
-                    if !is_known_section(&section) {
-                        // A reserved section: accepted and ignored.
+                    if !is_known_section(&section)
+                        || (section == "keystone_authtoken"
+                            && IGNORED_KEYSTONE_AUTHTOKEN_KEYS.contains(&key.as_str()))
+                    {
+                        // A reserved section or an ignored option: accepted as is.
                         continue;
                     }
                     let Some(spec) = OPTIONS
@@ -828,8 +846,10 @@ pub fn sample_config() -> String {
         "Sample configuration for m2, generated from the option table in \
          src/config.rs. Every option is commented out at its default value. \
          The sections {} and {last} are accepted and ignored; any other \
-         section is an error.",
-        others.join(", ")
+         section is an error. In [keystone_authtoken], {} are accepted and \
+         ignored as well.",
+        others.join(", "),
+        IGNORED_KEYSTONE_AUTHTOKEN_KEYS.join(", ")
     );
     for line in wrap(&intro, SAMPLE_WIDTH - 2) {
         let _ = writeln!(out, "# {line}");
@@ -2565,9 +2585,17 @@ mod tests {
             "m2.conf: [oslo_policy] policy_file: invalid value \"policy.yaml\": \
              expected an absolute path"
         );
+        // What devstack and ironic.conf add for keystonemiddleware loads, unused.
         assert_eq!(
-            err("[keystone_authtoken]\nmemcached_servers = x\n"),
-            "m2.conf: [keystone_authtoken] memcached_servers: unknown option"
+            parse(
+                "[keystone_authtoken]\nmemcached_servers = localhost:11211\ninterface = public\n"
+            )
+            .unwrap(),
+            Config::default()
+        );
+        assert_eq!(
+            err("[keystone_authtoken]\ndelay_auth_decision = true\n"),
+            "m2.conf: [keystone_authtoken] delay_auth_decision: unknown option"
         );
     }
 
