@@ -89,7 +89,10 @@ pub async fn image_upload(u: Upload<'_>) -> anyhow::Result<()> {
         .as_str()
         .context("the API answered no image UUID")?
         .to_owned();
-    eprintln!("image {uuid}: uploading {} ({size} bytes)", u.file.display());
+    eprintln!(
+        "image {uuid}: uploading {} ({size} bytes)",
+        u.file.display()
+    );
 
     let file = tokio::fs::File::open(u.file).await?;
     let started = Instant::now();
@@ -116,7 +119,10 @@ pub async fn image_upload(u: Upload<'_>) -> anyhow::Result<()> {
                             sent as f64 / 1048576.0 / secs
                         );
                     }
-                    Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), (f, sent, last)))
+                    Some((
+                        Ok::<_, std::io::Error>(bytes::Bytes::from(buf)),
+                        (f, sent, last),
+                    ))
                 }
                 Err(e) => Some((Err(e), (f, sent, last))),
             }

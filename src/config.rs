@@ -17,11 +17,21 @@ use std::path::{Path, PathBuf};
 
 /// Sections that are accepted and ignored: they belong to features that will
 /// get typed sections later. Any other unknown section is an error.
-pub const RESERVED_SECTIONS: &[&str] = &[
-    "keystone_authtoken",
-    "oslo_messaging_rabbit",
-    "oslo_policy",
-    "json_rpc",
+pub const RESERVED_SECTIONS: &[&str] = &["oslo_messaging_rabbit", "json_rpc"];
+
+/// keystonemiddleware options of `[keystone_authtoken]` that m2 accepts and ignores,
+/// so that a section written for Ironic (or by devstack) loads: m2 caches tokens in
+/// memory and finds Keystone at `auth_url`, not through the catalog.
+pub const IGNORED_KEYSTONE_AUTHTOKEN_KEYS: &[&str] = &[
+    "interface",
+    "memcached_servers",
+    "memcache_security_strategy",
+    "memcache_secret_key",
+    "region_name",
+    "service_type",
+    "service_token_roles",
+    "service_token_roles_required",
+    "signing_dir",
 ];
 
 /// Error from loading or validating the configuration.
@@ -278,6 +288,9 @@ pub struct DefaultSection {
     pub rpc_transport: RpcTransport,
     /// Bonding mode of a portgroup created without one (default `active-backup`).
     pub default_portgroup_mode: String,
+    /// Project whose `service` role members the `service_role` policy rule
+    /// matches (default `service`).
+    pub rbac_service_project_name: String,
 }
 
 impl DefaultSection {
@@ -484,6 +497,89 @@ impl IscsiSection {
     }
 }
 
+/// The `[keystone_authtoken]` section: how the API validates tokens when
+/// `auth_strategy = keystone`. The keys are keystonemiddleware's, so an
+/// ironic.conf section can be copied as it is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeystoneAuthtokenSection {
+    /// Keystone's public URL, named to clients in `WWW-Authenticate`.
+    pub www_authenticate_uri: Option<String>,
+    /// The deprecated spelling of `www_authenticate_uri`.
+    pub auth_uri: Option<String>,
+    /// How m2 authenticates itself (`password` or `v3password`).
+    pub auth_type: String,
+    /// Keystone's URL for m2's own requests (`http://keystone:5000`).
+    pub auth_url: Option<String>,
+    /// m2's service user.
+    pub username: Option<String>,
+    /// Its password; never printed.
+    pub password: Option<String>,
+    /// The project m2's service user is scoped to.
+    pub project_name: Option<String>,
+    /// Domain of the user, by name.
+    pub user_domain_name: Option<String>,
+    /// Domain of the user, by id.
+    pub user_domain_id: Option<String>,
+    /// Domain of the project, by name.
+    pub project_domain_name: Option<String>,
+    /// Domain of the project, by id.
+    pub project_domain_id: Option<String>,
+    /// Seconds a validated token is trusted without asking Keystone again
+    /// (default 300; 0 asks every time).
+    pub token_cache_time: u64,
+    /// Seconds to wait for a connection to Keystone (default 10).
+    pub http_connect_timeout: u64,
+    /// How often a request to Keystone is retried after a connection
+    /// failure (default 3).
+    pub http_request_max_retries: u32,
+    /// CA bundle for Keystone's certificate (default: the system's).
+    pub cafile: Option<PathBuf>,
+    /// Skip verification of Keystone's certificate (default false).
+    pub insecure: bool,
+}
+
+impl KeystoneAuthtokenSection {
+    /// The URL clients are sent to: `www_authenticate_uri`, else `auth_uri`,
+    /// else `auth_url`.
+    pub fn public_uri(&self) -> Option<&str> {
+        self.www_authenticate_uri
+            .as_deref()
+            .or(self.auth_uri.as_deref())
+            .or(self.auth_url.as_deref())
+    }
+}
+
+impl fmt::Debug for KeystoneAuthtokenSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeystoneAuthtokenSection")
+            .field("www_authenticate_uri", &self.www_authenticate_uri)
+            .field("auth_uri", &self.auth_uri)
+            .field("auth_type", &self.auth_type)
+            .field("auth_url", &self.auth_url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("project_name", &self.project_name)
+            .field("user_domain_name", &self.user_domain_name)
+            .field("user_domain_id", &self.user_domain_id)
+            .field("project_domain_name", &self.project_domain_name)
+            .field("project_domain_id", &self.project_domain_id)
+            .field("token_cache_time", &self.token_cache_time)
+            .field("http_connect_timeout", &self.http_connect_timeout)
+            .field("http_request_max_retries", &self.http_request_max_retries)
+            .field("cafile", &self.cafile)
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+/// The `[oslo_policy]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsloPolicySection {
+    /// A YAML or JSON file of rules that replace the built-in defaults of the
+    /// same name (default unset: the defaults alone).
+    pub policy_file: Option<PathBuf>,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -503,6 +599,10 @@ pub struct Config {
     pub ceph: CephSection,
     /// `[iscsi]`.
     pub iscsi: IscsiSection,
+    /// `[keystone_authtoken]`.
+    pub keystone_authtoken: KeystoneAuthtokenSection,
+    /// `[oslo_policy]`.
+    pub oslo_policy: OsloPolicySection,
 }
 
 impl Default for Config {
@@ -553,8 +653,11 @@ impl Config {
                     key,
                     value,
                 } => {
-                    if !is_known_section(&section) {
-                        // A reserved section: accepted and ignored.
+                    if !is_known_section(&section)
+                        || (section == "keystone_authtoken"
+                            && IGNORED_KEYSTONE_AUTHTOKEN_KEYS.contains(&key.as_str()))
+                    {
+                        // A reserved section or an ignored option: accepted as is.
                         continue;
                     }
                     let Some(spec) = OPTIONS
@@ -588,6 +691,7 @@ impl Config {
                 auth_strategy: AuthStrategy::NoAuth,
                 rpc_transport: RpcTransport::None,
                 default_portgroup_mode: String::new(),
+                rbac_service_project_name: String::new(),
             },
             api: ApiSection {
                 host_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -643,6 +747,25 @@ impl Config {
                 ceph_user: None,
                 ceph_conf: None,
             },
+            keystone_authtoken: KeystoneAuthtokenSection {
+                www_authenticate_uri: None,
+                auth_uri: None,
+                auth_type: String::new(),
+                auth_url: None,
+                username: None,
+                password: None,
+                project_name: None,
+                user_domain_name: None,
+                user_domain_id: None,
+                project_domain_name: None,
+                project_domain_id: None,
+                token_cache_time: 0,
+                http_connect_timeout: 0,
+                http_request_max_retries: 0,
+                cafile: None,
+                insecure: false,
+            },
+            oslo_policy: OsloPolicySection { policy_file: None },
         }
     }
 
@@ -674,6 +797,25 @@ impl Config {
                         settings.enabled.join(", ")
                     ),
                 ));
+            }
+        }
+        if self.default.auth_strategy == AuthStrategy::Keystone {
+            let k = &self.keystone_authtoken;
+            for (key, value) in [
+                ("auth_url", &k.auth_url),
+                ("username", &k.username),
+                ("password", &k.password),
+                ("project_name", &k.project_name),
+            ] {
+                if value.is_none() {
+                    return Err(ConfigError::InvalidValue {
+                        origin: origin.to_owned(),
+                        section: "keystone_authtoken".to_owned(),
+                        key: key.to_owned(),
+                        value: String::new(),
+                        expected: "a value, as [DEFAULT] auth_strategy is keystone".to_owned(),
+                    });
+                }
             }
         }
         // tgtd reads the LUN options as `conf=<path>;id=<user>` inside a
@@ -708,8 +850,10 @@ pub fn sample_config() -> String {
         "Sample configuration for m2, generated from the option table in \
          src/config.rs. Every option is commented out at its default value. \
          The sections {} and {last} are accepted and ignored; any other \
-         section is an error.",
-        others.join(", ")
+         section is an error. In [keystone_authtoken], {} are accepted and \
+         ignored as well.",
+        others.join(", "),
+        IGNORED_KEYSTONE_AUTHTOKEN_KEYS.join(", ")
     );
     for line in wrap(&intro, SAMPLE_WIDTH - 2) {
         let _ = writeln!(out, "# {line}");
@@ -818,6 +962,10 @@ enum StrCheck {
     /// An iSCSI qualified name prefix: `iqn.YYYY-MM.reversed.domain`,
     /// optionally followed by `:` and more, in lowercase.
     IqnPrefix,
+    /// Any non-empty text, never shown in an error message.
+    Secret,
+    /// Any non-empty text without control characters.
+    Text,
 }
 
 /// An option's default.
@@ -996,6 +1144,17 @@ static OPTIONS: &[OptSpec] = &[
                from API version 1.26. Changing this option does not affect \
                existing portgroups.",
         slot: |c| Slot::Str(&mut c.default.default_portgroup_mode),
+    },
+    OptSpec {
+        section: "DEFAULT",
+        key: "rbac_service_project_name",
+        ty: OptType::Str(StrCheck::Name),
+        default: Def::Text("service"),
+        help: "The project of the services that call m2 (Nova, Ironic \
+               Inspector): a user with the service role in this project \
+               matches the service_role policy rule and may read and manage \
+               every node. Only used when auth_strategy is \"keystone\".",
+        slot: |c| Slot::Str(&mut c.default.rbac_service_project_name),
     },
     // [api]
     OptSpec {
@@ -1425,6 +1584,170 @@ static OPTIONS: &[OptSpec] = &[
                contain ',' or ';'.",
         slot: |c| Slot::OptPath(&mut c.iscsi.ceph_conf),
     },
+    // [keystone_authtoken]
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "www_authenticate_uri",
+        ty: OptType::Str(StrCheck::Url(&["http", "https"])),
+        default: Def::Unset,
+        help: "Keystone's public URL, e.g. http://keystone.example.com:5000. \
+               A request without a valid token is answered 401 with \
+               WWW-Authenticate: Keystone uri='<this URL>'. Unset: auth_uri, \
+               else auth_url.",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.www_authenticate_uri),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "auth_uri",
+        ty: OptType::Str(StrCheck::Url(&["http", "https"])),
+        default: Def::Unset,
+        help: "Deprecated spelling of www_authenticate_uri, read when that is \
+               unset.",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.auth_uri),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "auth_type",
+        ty: OptType::Choice(&["password", "v3password"]),
+        default: Def::Text("password"),
+        help: "How m2 authenticates to Keystone to validate the tokens of its \
+               callers: with the password of a service user (both names mean \
+               Identity v3 password authentication).",
+        slot: |c| Slot::Str(&mut c.keystone_authtoken.auth_type),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "auth_url",
+        ty: OptType::Str(StrCheck::Url(&["http", "https"])),
+        default: Def::Unset,
+        help: "Keystone's URL for m2's own requests, e.g. \
+               http://keystone.example.com:5000 (with or without /v3). \
+               Required when auth_strategy is \"keystone\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.auth_url),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "username",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "m2's service user. It needs the service or admin role (Keystone \
+               requires one of them to validate other users' tokens). \
+               Required when auth_strategy is \"keystone\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.username),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "password",
+        ty: OptType::Str(StrCheck::Secret),
+        default: Def::Unset,
+        help: "Password of the service user. Required when auth_strategy is \
+               \"keystone\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.password),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "project_name",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "Project the service user's token is scoped to, normally \
+               \"service\". Required when auth_strategy is \"keystone\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.project_name),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "user_domain_name",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "Domain of the service user, by name. When neither this nor \
+               user_domain_id is set, the domain with id \"default\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.user_domain_name),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "user_domain_id",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "Domain of the service user, by id; wins over user_domain_name.",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.user_domain_id),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "project_domain_name",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "Domain of project_name, by name. When neither this nor \
+               project_domain_id is set, the domain with id \"default\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.project_domain_name),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "project_domain_id",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "Domain of project_name, by id; wins over project_domain_name.",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.project_domain_id),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "token_cache_time",
+        ty: OptType::Int { min: 0, max: 86400 },
+        default: Def::Text("300"),
+        help: "Seconds a validated token is trusted without asking Keystone \
+               again (never beyond the token's own expiry). A revoked token \
+               keeps working for at most this long; 0 asks Keystone on every \
+               request. Tokens are cached in the memory of each m2 process.",
+        slot: |c| Slot::U64(&mut c.keystone_authtoken.token_cache_time),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "http_connect_timeout",
+        ty: OptType::Int { min: 1, max: 600 },
+        default: Def::Text("10"),
+        help: "Seconds to wait for a connection to Keystone. A request whose \
+               token cannot be checked because Keystone does not answer gets \
+               503.",
+        slot: |c| Slot::U64(&mut c.keystone_authtoken.http_connect_timeout),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "http_request_max_retries",
+        ty: OptType::Int { min: 0, max: 10 },
+        default: Def::Text("3"),
+        help: "How often a request to Keystone is retried after a connection \
+               failure before the API answers 503.",
+        slot: |c| Slot::U32(&mut c.keystone_authtoken.http_request_max_retries),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "cafile",
+        ty: OptType::Str(StrCheck::AbsPath),
+        default: Def::Unset,
+        help: "PEM bundle of the CA certificates that sign Keystone's HTTPS \
+               certificate, in addition to the system's.",
+        slot: |c| Slot::OptPath(&mut c.keystone_authtoken.cafile),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "insecure",
+        ty: OptType::Bool,
+        default: Def::Text("false"),
+        help: "Do not verify Keystone's HTTPS certificate. For tests only.",
+        slot: |c| Slot::Bool(&mut c.keystone_authtoken.insecure),
+    },
+    // [oslo_policy]
+    OptSpec {
+        section: "oslo_policy",
+        key: "policy_file",
+        ty: OptType::Str(StrCheck::AbsPath),
+        default: Def::Unset,
+        help: "A YAML or JSON file mapping policy rule names (such as \
+               baremetal:node:get) to check strings in oslo.policy's \
+               language; each replaces the built-in default of that name. \
+               m2 policy-defaults prints the defaults. Unset: the defaults \
+               alone. Read at start; only used when auth_strategy is \
+               \"keystone\".",
+        slot: |c| Slot::OptPath(&mut c.oslo_policy.policy_file),
+    },
 ];
 
 fn is_known_section(name: &str) -> bool {
@@ -1479,6 +1802,8 @@ impl OptType {
             OptType::Str(StrCheck::IqnPrefix) => {
                 "an iSCSI name prefix like iqn.2010-10.org.example, in lowercase".to_owned()
             }
+            OptType::Str(StrCheck::Secret) => "a non-empty secret".to_owned(),
+            OptType::Str(StrCheck::Text) => "non-empty text without control characters".to_owned(),
             OptType::IpAddr => "an IPv4 or IPv6 address".to_owned(),
             OptType::SocketAddr => {
                 "an address and port (192.0.2.1:3260 or [2001:db8::1]:3260)".to_owned()
@@ -1574,7 +1899,9 @@ fn invalid_value(origin: &str, spec: &OptSpec, value: &str, expected: String) ->
         origin: origin.to_owned(),
         section: spec.section.to_owned(),
         key: spec.key.to_owned(),
-        value: if spec.ty.is_url() {
+        value: if matches!(spec.ty, OptType::Str(StrCheck::Secret)) {
+            "***".to_owned()
+        } else if spec.ty.is_url() {
             redact_url(value)
         } else {
             value.to_owned()
@@ -1676,6 +2003,8 @@ fn check_str(check: StrCheck, text: &str) -> bool {
                 })
         }
         StrCheck::IqnPrefix => IQN_PREFIX.is_match(text),
+        StrCheck::Secret => !text.is_empty(),
+        StrCheck::Text => !text.is_empty() && !text.contains(char::is_control),
     }
 }
 
@@ -2060,7 +2389,9 @@ mod tests {
                 "pxe",
                 "database",
                 "ceph",
-                "iscsi"
+                "iscsi",
+                "keystone_authtoken",
+                "oslo_policy"
             ]
         );
         for kind in InterfaceKind::ALL {
@@ -2125,6 +2456,8 @@ mod tests {
             "[database]",
             "[ceph]",
             "[iscsi]",
+            "[keystone_authtoken]",
+            "[oslo_policy]",
         ] {
             assert_eq!(sample.matches(&format!("\n{section}\n")).count(), 1);
         }
@@ -2160,8 +2493,13 @@ mod tests {
              [database]\n\
              connection = mysql+pymysql://m2:secret@db/m2?charset=utf8\n\
              max_pool_size = 7\n\
-             [oslo_policy]\n\
+             [oslo_messaging_rabbit]\n\
              anything = goes\n\
+             [keystone_authtoken]\n\
+             auth_url = http://keystone:5000\n\
+             username = m2\n\
+             password = x\n\
+             project_name = service\n\
              [DEFAULT]\n\
              default_deploy_interface =\n",
         )
@@ -2195,6 +2533,87 @@ mod tests {
         assert_eq!(
             config.database.url(Path::new("/x")).unwrap(),
             "mysql://m2:secret@db/m2?charset=utf8"
+        );
+    }
+
+    #[test]
+    fn keystone_authtoken_and_policy() {
+        let config = parse(
+            "[DEFAULT]\n\
+             auth_strategy = keystone\n\
+             rbac_service_project_name = services\n\
+             [keystone_authtoken]\n\
+             www_authenticate_uri = https://keystone.example.com:5000\n\
+             auth_type = password\n\
+             auth_url = http://keystone.internal:5000/v3\n\
+             username = ironic\n\
+             password = s3cret\n\
+             project_name = service\n\
+             user_domain_name = Default\n\
+             project_domain_id = default\n\
+             token_cache_time = 60\n\
+             [oslo_policy]\n\
+             policy_file = /etc/m2/policy.yaml\n",
+        )
+        .unwrap();
+        let k = &config.keystone_authtoken;
+        assert_eq!(config.default.auth_strategy, AuthStrategy::Keystone);
+        assert_eq!(config.default.rbac_service_project_name, "services");
+        assert_eq!(k.public_uri(), Some("https://keystone.example.com:5000"));
+        assert_eq!(
+            k.auth_url.as_deref(),
+            Some("http://keystone.internal:5000/v3")
+        );
+        assert_eq!(k.username.as_deref(), Some("ironic"));
+        assert_eq!(k.password.as_deref(), Some("s3cret"));
+        assert_eq!(k.user_domain_name.as_deref(), Some("Default"));
+        assert_eq!(k.project_domain_id.as_deref(), Some("default"));
+        assert_eq!(k.token_cache_time, 60);
+        assert_eq!(k.http_request_max_retries, 3);
+        assert!(!format!("{config:?}").contains("s3cret"));
+        assert_eq!(
+            config.oslo_policy.policy_file.as_deref(),
+            Some(Path::new("/etc/m2/policy.yaml"))
+        );
+
+        // Defaults: noauth, nothing required.
+        let d = Config::default();
+        assert_eq!(d.keystone_authtoken.token_cache_time, 300);
+        assert_eq!(d.keystone_authtoken.public_uri(), None);
+        assert_eq!(d.default.rbac_service_project_name, "service");
+        // The deprecated auth_uri, then auth_url, name Keystone to clients.
+        let k = parse("[keystone_authtoken]\nauth_uri = http://a:5000\nauth_url = http://b:5000\n")
+            .unwrap()
+            .keystone_authtoken;
+        assert_eq!(k.public_uri(), Some("http://a:5000"));
+
+        // keystone needs a service user.
+        assert_eq!(
+            err("[DEFAULT]\nauth_strategy = keystone\n"),
+            "m2.conf: [keystone_authtoken] auth_url: invalid value \"\": \
+             expected a value, as [DEFAULT] auth_strategy is keystone"
+        );
+        assert_eq!(
+            err("[keystone_authtoken]\nauth_type = token\n"),
+            "m2.conf: [keystone_authtoken] auth_type: invalid value \"token\": \
+             expected one of: password, v3password"
+        );
+        assert_eq!(
+            err("[oslo_policy]\npolicy_file = policy.yaml\n"),
+            "m2.conf: [oslo_policy] policy_file: invalid value \"policy.yaml\": \
+             expected an absolute path"
+        );
+        // What devstack and ironic.conf add for keystonemiddleware loads, unused.
+        assert_eq!(
+            parse(
+                "[keystone_authtoken]\nmemcached_servers = localhost:11211\ninterface = public\n"
+            )
+            .unwrap(),
+            Config::default()
+        );
+        assert_eq!(
+            err("[keystone_authtoken]\ndelay_auth_decision = true\n"),
+            "m2.conf: [keystone_authtoken] delay_auth_decision: unknown option"
         );
     }
 

@@ -2,6 +2,7 @@
 //! Metal (Ironic) API. See ARCHITECTURE.md for the map of modules.
 
 pub mod api;
+pub mod auth;
 pub mod client;
 pub mod conductor;
 pub mod config;

@@ -65,6 +65,8 @@ enum Command {
         /// The file to upload.
         file: PathBuf,
     },
+    /// Prints the default policy rules as a policy.yaml ([oslo_policy] policy_file).
+    PolicyDefaults,
 }
 
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
@@ -86,6 +88,10 @@ fn main() -> std::process::ExitCode {
     match cli.command {
         Command::SampleConfig => {
             print!("{}", config::sample_config());
+            return std::process::ExitCode::SUCCESS;
+        }
+        Command::PolicyDefaults => {
+            print!("{}", m2::auth::Policy::defaults("service").to_yaml());
             return std::process::ExitCode::SUCCESS;
         }
         Command::Openapi => {
@@ -177,6 +183,9 @@ async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
             tracing::info!("database schema is up to date");
             Ok(())
         }
-        Command::SampleConfig | Command::Openapi | Command::ImageUpload { .. } => Ok(()),
+        Command::SampleConfig
+        | Command::Openapi
+        | Command::PolicyDefaults
+        | Command::ImageUpload { .. } => Ok(()),
     }
 }

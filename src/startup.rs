@@ -11,6 +11,7 @@ use actix_web::{App, HttpServer, web};
 use sea_orm::DatabaseConnection;
 
 use crate::api::{self, AppState};
+use crate::auth::Auth;
 use crate::conductor::Conductor;
 use crate::config::Config;
 use crate::drivers::Registry;
@@ -43,6 +44,12 @@ impl Application {
         rpc: Arc<dyn Transport>,
         images: Arc<ImageCatalog>,
     ) -> anyhow::Result<Application> {
+        let auth = Arc::new(Auth::from_config(&config)?);
+        if auth.checks_tokens() {
+            tracing::info!("API callers are authenticated by Keystone");
+        } else {
+            tracing::warn!("auth_strategy = noauth: every API caller is an administrator");
+        }
         let listener = TcpListener::bind(config.api.bind_address())?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
@@ -51,6 +58,7 @@ impl Application {
             registry,
             images,
             public_endpoint: config.api.public_endpoint.clone(),
+            auth,
             config: config.clone(),
         });
         let max_body = config.api.max_body_size;
@@ -58,6 +66,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body))
+                .wrap(from_fn(api::middleware::authenticate))
                 .wrap(from_fn(api::middleware::ironic_api))
                 // Clients ask for `/v1/ports/?address=...` (python-ironicclient puts
                 // every filtered list there) and follow the `/v1/chassis/` links of

@@ -169,11 +169,21 @@ fn nodes_boot_from_linked_clones_over_iscsi() {
     // tgtd keeps nothing across a crash: m2 puts the node's target back, with the same
     // credentials, and removes a target no node accounts for.
     let pid = std::fs::read_to_string(tgt.dir().join("tgtd.pid")).unwrap();
-    Command::new("kill").args(["-9", pid.trim()]).status().unwrap();
+    Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap();
     tgt.restart(&[&tgt_port]).expect("tgtd restart");
     let orphan = "iqn.2010-10.org.m2:node-00000000-0000-4000-8000-000000000000";
     let ok = Command::new("tgtadm")
-        .args(["-C", tgt.var("M2_TGT_CTL"), "--lld", "iscsi", "--mode", "target"])
+        .args([
+            "-C",
+            tgt.var("M2_TGT_CTL"),
+            "--lld",
+            "iscsi",
+            "--mode",
+            "target",
+        ])
         .args(["--op", "new", "--tid", "99", "--targetname", orphan])
         .status()
         .unwrap();
@@ -188,7 +198,10 @@ fn nodes_boot_from_linked_clones_over_iscsi() {
         std::thread::sleep(Duration::from_millis(250));
     }
     eprintln!("tgtd restart: target back after {:?}", started.elapsed());
-    assert!(inquiry(&tgt_port, &iqn, &initiator, &user, &secret), "restored target refuses the node");
+    assert!(
+        inquiry(&tgt_port, &iqn, &initiator, &user, &secret),
+        "restored target refuses the node"
+    );
 
     // An image with a clone cannot be deleted.
     s.delete(&format!("/v1/images/{img_id}"), LATEST)

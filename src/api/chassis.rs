@@ -131,11 +131,13 @@ async fn list_chassis(
 
 #[utoipa::path(get, path = "/v1/chassis", tag = "Chassis", params(super::openapi::VersionHeaders, ("fields" = Option<String>, Query, description = "Comma-separated fields to return (1.8)"), ("detail" = Option<bool>, Query, description = "Return every field (1.43)"), ("limit" = Option<u64>, Query, description = "Page size"), ("marker" = Option<String>, Query, description = "UUID of the last chassis of the previous page"), ("sort_key" = Option<String>, Query, description = "Field to sort by"), ("sort_dir" = Option<String>, Query, description = "asc or desc")), responses((status = 200, description = "A page of chassis (uuid, description), with a next link when the page is full"), (status = 400, description = "Invalid input", body = super::openapi::ErrorBody), (status = 406, description = "Field newer than the version", body = super::openapi::ErrorBody)))]
 pub async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
+    ctx.authorize("baremetal:chassis:get")?;
     list_chassis(&state, &ctx, &req, false).await
 }
 
 #[utoipa::path(get, path = "/v1/chassis/detail", tag = "Chassis", params(super::openapi::VersionHeaders), responses((status = 200, description = "A page of chassis with every field"), (status = 400, description = "Invalid input", body = super::openapi::ErrorBody)))]
 pub async fn list_detail(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
+    ctx.authorize("baremetal:chassis:get")?;
     list_chassis(&state, &ctx, &req, true).await
 }
 
@@ -146,6 +148,7 @@ pub async fn show(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
+    ctx.authorize("baremetal:chassis:get")?;
     let fields = collection::show_fields(&ctx, &req, &SPEC)?;
     let c = find(&state, &path).await?;
     Ok(HttpResponse::Ok().json(view(&ctx, &c, fields.as_deref(), true)))
@@ -203,6 +206,7 @@ fn apply_doc(mut doc: Map<String, Value>, c: &mut Chassis) -> Result<()> {
 
 #[utoipa::path(post, path = "/v1/chassis", tag = "Chassis", params(super::openapi::VersionHeaders), request_body(content = serde_json::Value, description = "description (at most 255 characters), extra, uuid; all optional"), responses((status = 201, description = "The new chassis"), (status = 400, description = "Invalid input", body = super::openapi::ErrorBody), (status = 409, description = "UUID taken", body = super::openapi::ErrorBody)))]
 pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse> {
+    ctx.authorize("baremetal:chassis:create")?;
     let mut doc = common::parse_object(&body)?;
     let b = Body { kind: "chassis" };
     if let Some(k) = doc.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
@@ -235,6 +239,7 @@ pub async fn update(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
+    ctx.authorize("baremetal:chassis:update")?;
     let ops = common::parse_value(&body)?;
     let old = find(&state, &path).await?;
     let mut doc = Map::new();
@@ -270,7 +275,8 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/v1/chassis/{chassis}", tag = "Chassis", params(super::openapi::VersionHeaders, ("chassis" = String, Path, description = "Chassis UUID")), responses((status = 204, description = "Deleted"), (status = 400, description = "Nodes still belong to the chassis", body = super::openapi::ErrorBody), (status = 404, description = "Chassis not found", body = super::openapi::ErrorBody)))]
-pub async fn delete(state: State, path: web::Path<String>) -> Result<HttpResponse> {
+pub async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse> {
+    ctx.authorize("baremetal:chassis:delete")?;
     let c = find(&state, &path).await?;
     chassis::delete(&state.db, &c).await?;
     tracing::info!(chassis = %c.uuid, "chassis deleted");

@@ -31,7 +31,11 @@ const PATCHABLE: &[&str] = &["name", "visibility", "shared_with", "owner", "extr
 /// Who is asking, for visibility.
 fn viewer(ctx: &Ctx) -> Viewer {
     Viewer {
-        project: ctx.project.clone(),
+        project: if ctx.auth.is_admin() {
+            None
+        } else {
+            ctx.auth.project_id.clone()
+        },
     }
 }
 
@@ -137,7 +141,7 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
     let doc = common::parse_object(&body)?;
     let (mut spec, rbd) = new_image(doc)?;
     if spec.owner.is_none() {
-        spec.owner = ctx.project.clone();
+        spec.owner = viewer(&ctx).project;
     }
     let cat = catalog(&state)?;
     let img = match rbd {

@@ -2,6 +2,7 @@
 //! check the request, ask a conductor over RPC for anything that changes a node, and
 //! shape the response for the negotiated microversion.
 
+pub mod access;
 pub mod allocations;
 pub mod boot;
 pub mod chassis;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 use actix_web::web;
 use sea_orm::DatabaseConnection;
 
+use crate::auth::Auth;
 use crate::config::Config;
 use crate::drivers::Registry;
 use crate::rpc::Transport;
@@ -49,6 +51,8 @@ pub struct AppState {
     pub images: Arc<crate::images::ImageCatalog>,
     /// Base URL for links when configured (`[api] public_endpoint`).
     pub public_endpoint: Option<String>,
+    /// Authentication of callers and the policy they are checked against.
+    pub auth: Arc<Auth>,
 }
 
 /// A resource whose unserved methods answer 405 in Ironic's format.

@@ -105,6 +105,14 @@ pub async fn lookup(state: &AppState, ctx: &Ctx, ident: &str) -> Result<Node> {
     nodes::get(&state.db, ident).await
 }
 
+/// Looks a node up and checks `rule` on it for the caller: 404 when the caller may
+/// not see the node, 403 when `rule` refuses (see `api::access`).
+pub async fn lookup_for(state: &AppState, ctx: &Ctx, ident: &str, rule: &str) -> Result<Node> {
+    let n = lookup(state, ctx, ident).await?;
+    ctx.authorize_node(rule, &n, ident)?;
+    Ok(n)
+}
+
 fn filter_from(ctx: &Ctx, q: &HashMap<String, String>) -> Result<NodeFilter> {
     let mut f = NodeFilter::default();
     if let Some(v) = q.get("provision_state") {
@@ -200,6 +208,8 @@ pub async fn list_nodes(
     }
     let fields = common::parse_fields(fields_raw, &node_view::visible_fields(ctx.version))?;
     let mut filter = filter_from(ctx, &q)?;
+    // A project-scoped caller lists the nodes its project owns or leases.
+    filter.project = ctx.list_scope("node", filter.owner.as_deref())?;
     if let Some(c) = chassis {
         filter.chassis_id = Some(c.id);
     } else if let Some(c) = q.get("chassis_uuid") {
@@ -280,7 +290,7 @@ pub async fn show(
         gate(&ctx, Feature::FieldsSelector, "fields")?;
     }
     let fields = common::parse_fields(fields_raw, &node_view::visible_fields(ctx.version))?;
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, super::access::NODE_GET).await?;
     Ok(HttpResponse::Ok().json(render_one(&state, &ctx, &n, fields.as_deref()).await?))
 }
 
@@ -373,7 +383,33 @@ fn schema_error(field: &str) -> Error {
 
 #[utoipa::path(post, path = "/v1/nodes", tag = "Nodes", params(super::openapi::VersionHeaders), request_body(content = super::openapi::NodeSchema, description = "driver is required; the writable fields of the negotiated version may be given"), responses((status = 201, description = "Created; new nodes start in enroll (available before 1.11)", body = super::openapi::NodeSchema), (status = 400, description = "Invalid input or driver not enabled", body = ErrorBody), (status = 409, description = "Name or UUID taken", body = ErrorBody)))]
 pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse> {
+    // A caller that may not create nodes in general may create nodes its own project
+    // owns (Ironic's project_admin_can_manage_own_nodes).
+    let own_project = if ctx.allowed("baremetal:node:create", &crate::auth::Target::new()) {
+        None
+    } else {
+        match &ctx.auth.project_id {
+            Some(p)
+                if ctx.allowed(
+                    "baremetal:node:create:self_owned_node",
+                    &crate::auth::Target::new(),
+                ) =>
+            {
+                Some(p.clone())
+            }
+            _ => return Err(crate::auth::policy::forbidden("baremetal:node:create")),
+        }
+    };
     let mut obj = common::parse_object(&body)?;
+    if let Some(project) = own_project {
+        match obj.get("owner") {
+            None | Some(Value::Null) => {
+                obj.insert("owner".into(), Value::String(project));
+            }
+            Some(Value::String(o)) if *o == project => {}
+            Some(_) => return Err(crate::auth::policy::forbidden("baremetal:node:create")),
+        }
+    }
     for key in obj.keys() {
         let allowed = CREATE_FIELDS
             .iter()
@@ -681,12 +717,14 @@ pub async fn update(
         None => None,
     };
     let ops = common::parse_value(&body)?;
+    let rules = Ctx::node_patch_rules(&ops);
     // The changes are computed from a read of the node; the conductor writes them only
     // if the node still has the values they were computed from, otherwise they are
     // computed again from a fresh read.
     let mut attempt = 0;
     let n = loop {
         let n = lookup(&state, &ctx, &path).await?;
+        ctx.authorize_node_all(&rules, &n, &path)?;
         let (changes, base) = node_changes(&state, &ctx, &n, &ops, reset).await?;
         if changes.is_empty() {
             break n;
@@ -712,6 +750,14 @@ pub async fn update(
 #[utoipa::path(delete, path = "/v1/nodes/{node}", tag = "Nodes", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 204, description = "Deleted with its ports, portgroups and volume records"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse> {
     let n = lookup(&state, &ctx, &path).await?;
+    // An owner project's admin may delete its own nodes.
+    if let Err(e) = ctx.authorize_node("baremetal:node:delete", &n, &path) {
+        if e.status() != 403 {
+            return Err(e);
+        }
+        ctx.authorize_node("baremetal:node:delete:self_owned_node", &n, &path)
+            .map_err(|_| e)?;
+    }
     state
         .rpc
         .call(Request::DestroyNode {

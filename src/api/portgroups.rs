@@ -164,8 +164,11 @@ async fn list_groups(
     let mut filter = PortgroupFilter::default();
     if let Some(n) = &node_ident {
         collection::uuid_or_name_arg("node", n)?;
-        filter.node_id = Some(lookup(state, ctx, n).await?.id);
+        let node = lookup(state, ctx, n).await?;
+        ctx.authorize_node(super::access::NODE_GET, &node, n)?;
+        filter.node_id = Some(node.id);
     }
+    filter.project = ctx.list_scope("portgroup", None)?;
     if let Some(a) = address {
         filter.address = Some(collection::mac_arg("address", a)?);
     }
@@ -249,6 +252,8 @@ pub async fn show(
     ctx.require(Feature::Portgroups)?;
     let fields = collection::show_fields(&ctx, &req, &SPEC)?;
     let g = find(&state, &path).await?;
+    let node = owner(&state, g.node_id).await?;
+    ctx.authorize_node_as("baremetal:portgroup:get", &node, "Portgroup", &path)?;
     let nodes = ports::node_uuids(&state.db, &[g.node_id]).await?;
     Ok(HttpResponse::Ok().json(view(&ctx, &g, &nodes, fields.as_deref(), true)))
 }
@@ -301,6 +306,9 @@ async fn build(
         Error::NotFound { .. } => missing_node(&node_uuid),
         other => other,
     })?;
+    if !ctx.allowed(super::access::NODE_GET, &super::access::node_target(&node)) {
+        return Err(missing_node(&node_uuid));
+    }
     g.node_id = node.id;
     if let Some(v) = doc.remove("address") {
         g.address = match body.opt_string(v, 255)? {
@@ -388,6 +396,7 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
         updated_at: None,
     };
     let (g, node) = build(&state, &ctx, doc, blank, body_node_missing).await?;
+    ctx.authorize_node("baremetal:portgroup:create", &node, &node.uuid)?;
     let saved = with_lock(&state, &node, async |_| {
         ports::insert_portgroup(&state.db, g).await
     })
@@ -473,6 +482,7 @@ async fn check_change(
 async fn update_once(state: &AppState, ctx: &Ctx, ident: &str, ops: &Value) -> Result<Portgroup> {
     let old = find(state, ident).await?;
     let old_node = owner(state, old.node_id).await?;
+    ctx.authorize_node_as("baremetal:portgroup:update", &old_node, "Portgroup", ident)?;
     let mut doc = doc_of(&old, &old_node.uuid);
     patch::apply(
         &mut doc,
@@ -516,6 +526,9 @@ async fn update_once(state: &AppState, ctx: &Ctx, ident: &str, ops: &Value) -> R
     if new == old {
         return Ok(old);
     }
+    if new_node.id != old.node_id {
+        ctx.authorize_node("baremetal:portgroup:update", &new_node, &new_node.uuid)?;
+    }
     with_lock(state, &old_node, async |locked| {
         reread(state, locked, &old).await?;
         check_change(state, ctx, locked, &old, &new).await?;
@@ -555,6 +568,7 @@ pub async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Result<H
     let (g, node) = retry_stale(async || {
         let g = find(&state, &path).await?;
         let node = owner(&state, g.node_id).await?;
+        ctx.authorize_node_as("baremetal:portgroup:delete", &node, "Portgroup", &path)?;
         with_lock(&state, &node, async |locked| {
             let g = reread(&state, locked, &g).await?;
             if let Some(vif) = vif_of_portgroup(&g)

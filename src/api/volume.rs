@@ -47,12 +47,14 @@ pub async fn root(ctx: Ctx) -> Result<HttpResponse> {
 pub async fn node_root(state: State, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse> {
     ctx.require(Feature::Volume)?;
     collection::uuid_or_name_arg("node", &path)?;
-    lookup(&state, &ctx, &path).await?;
+    let n = lookup(&state, &ctx, &path).await?;
+    ctx.authorize_node(super::access::NODE_GET, &n, &path)?;
     Ok(HttpResponse::Ok().json(root_doc(&ctx, &format!("nodes/{path}/volume"))))
 }
 
-/// The parsed query of a volume list and the id of the node it is limited to (the
-/// parent node of `/v1/nodes/{node}/volume/...`, else the `node` parameter).
+/// The parsed query of a volume list, the id of the node it is limited to (the
+/// parent node of `/v1/nodes/{node}/volume/...`, else the `node` parameter), and the
+/// project whose nodes it is limited to (a project-scoped caller's).
 pub async fn list_scope(
     state: &AppState,
     ctx: &Ctx,
@@ -60,7 +62,7 @@ pub async fn list_scope(
     spec: &Spec,
     sortable: &[&str],
     parent: Option<&str>,
-) -> Result<(ListQuery, Option<i64>)> {
+) -> Result<(ListQuery, Option<i64>, Option<String>)> {
     ctx.require(Feature::Volume)?;
     let lq = collection::list_query(
         ctx,
@@ -76,11 +78,14 @@ pub async fn list_scope(
     let node_id = match parent.or(lq.q.get("node").map(String::as_str)) {
         Some(n) => {
             collection::uuid_or_name_arg("node", n)?;
-            Some(lookup(state, ctx, n).await?.id)
+            let node = lookup(state, ctx, n).await?;
+            ctx.authorize_node(super::access::NODE_GET, &node, n)?;
+            Some(node.id)
         }
         None => None,
     };
-    Ok((lq, node_id))
+    let project = ctx.list_scope("volume", None)?;
+    Ok((lq, node_id, project))
 }
 
 /// The path of a volume collection (for `next` links).
@@ -93,7 +98,7 @@ pub fn list_path(parent: Option<&str>, collection: &str) -> String {
 
 /// The node named by `node_uuid` in a create body; 400 when there is none.
 pub async fn body_node(state: &AppState, ctx: &Ctx, uuid: &str) -> Result<Node> {
-    lookup(state, ctx, uuid).await.map_err(|e| match e {
+    visible(ctx, lookup(state, ctx, uuid).await, uuid).map_err(|e| match e {
         Error::NotFound { .. } => Error::invalid(format!(
             "Invalid input for field/attribute node_uuid. Value: '{uuid}'. No such node."
         )),
@@ -101,9 +106,16 @@ pub async fn body_node(state: &AppState, ctx: &Ctx, uuid: &str) -> Result<Node> 
     })
 }
 
+/// A node the caller may see; 404 for one it may not.
+fn visible(ctx: &Ctx, node: Result<Node>, ident: &str) -> Result<Node> {
+    let node = node?;
+    ctx.authorize_node(super::access::NODE_GET, &node, ident)?;
+    Ok(node)
+}
+
 /// The node a PATCH moves a record to; 400 when there is none.
 pub async fn patched_node(state: &AppState, ctx: &Ctx, uuid: &str) -> Result<Node> {
-    lookup(state, ctx, uuid).await.map_err(|e| match e {
+    visible(ctx, lookup(state, ctx, uuid).await, uuid).map_err(|e| match e {
         Error::NotFound { .. } => Error::invalid(format!(
             "Unable to apply the requested node_uuid '{uuid}': no such node."
         )),

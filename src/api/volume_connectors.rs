@@ -103,7 +103,7 @@ async fn list_connectors(
     req: &HttpRequest,
     parent: Option<&str>,
 ) -> Result<HttpResponse> {
-    let (lq, node_id) =
+    let (lq, node_id, project) =
         volume::list_scope(state, ctx, req, &SPEC, volumes::CONNECTOR_SORTABLE, parent).await?;
     let marker = match &lq.page.marker {
         Some(m) => Some(
@@ -116,6 +116,7 @@ async fn list_connectors(
     let rows = volumes::list_connectors(
         &state.db,
         node_id,
+        project.as_deref(),
         Paging {
             limit: lq.page.limit,
             marker: marker.as_ref(),
@@ -173,6 +174,8 @@ pub async fn show(
     ctx.require(Feature::Volume)?;
     let fields = collection::show_fields(&ctx, &req, &SPEC)?;
     let c = find(&state, &path).await?;
+    let node = owner(&state, c.node_id).await?;
+    ctx.authorize_node_as("baremetal:volume:get", &node, "Volume connector", &path)?;
     let nodes = node_uuids(&state.db, &[c.node_id]).await?;
     Ok(HttpResponse::Ok().json(view(
         &ctx,
@@ -261,6 +264,7 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
         updated_at: None,
     };
     let (c, node) = build(doc, blank, async |u| body_node(&state, &ctx, &u).await).await?;
+    ctx.authorize_node("baremetal:volume:create", &node, &node.uuid)?;
     let saved = with_lock(&state, &node, async |_| {
         volumes::insert_connector(&state.db, c).await
     })
@@ -280,6 +284,12 @@ async fn update_once(state: &AppState, ctx: &Ctx, ident: &str, ops: &Value) -> R
     const ACTION: &str = "volume connector update";
     let old = find(state, ident).await?;
     let old_node = owner(state, old.node_id).await?;
+    ctx.authorize_node_as(
+        "baremetal:volume:update",
+        &old_node,
+        "Volume connector",
+        ident,
+    )?;
     let mut doc = doc_of(&old, &old_node.uuid);
     patch::apply(
         &mut doc,
@@ -347,6 +357,7 @@ pub async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Result<H
     let (c, node) = retry_stale(async || {
         let c = find(&state, &path).await?;
         let node = owner(&state, c.node_id).await?;
+        ctx.authorize_node_as("baremetal:volume:delete", &node, "Volume connector", &path)?;
         with_lock(&state, &node, async |locked| {
             let c = reread(&state, locked, &c).await?;
             check_delete(locked, "volume connector deletion")?;

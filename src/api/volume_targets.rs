@@ -135,7 +135,7 @@ async fn list_targets(
     req: &HttpRequest,
     parent: Option<&str>,
 ) -> Result<HttpResponse> {
-    let (lq, node_id) =
+    let (lq, node_id, project) =
         volume::list_scope(state, ctx, req, &SPEC, volumes::TARGET_SORTABLE, parent).await?;
     let marker = match &lq.page.marker {
         Some(m) => Some(
@@ -148,6 +148,7 @@ async fn list_targets(
     let rows = volumes::list_targets(
         &state.db,
         node_id,
+        project.as_deref(),
         Paging {
             limit: lq.page.limit,
             marker: marker.as_ref(),
@@ -205,6 +206,8 @@ pub async fn show(
     ctx.require(Feature::Volume)?;
     let fields = collection::show_fields(&ctx, &req, &SPEC)?;
     let t = find(&state, &path).await?;
+    let node = owner(&state, t.node_id).await?;
+    ctx.authorize_node_as("baremetal:volume:get", &node, "Volume target", &path)?;
     let nodes = node_uuids(&state.db, &[t.node_id]).await?;
     Ok(HttpResponse::Ok().json(view(
         &ctx,
@@ -295,6 +298,7 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
         updated_at: None,
     };
     let (t, node) = build(doc, blank, async |u| body_node(&state, &ctx, &u).await).await?;
+    ctx.authorize_node("baremetal:volume:create", &node, &node.uuid)?;
     let saved = with_lock(&state, &node, async |_| {
         volumes::insert_target(&state.db, t).await
     })
@@ -314,6 +318,7 @@ async fn update_once(state: &AppState, ctx: &Ctx, ident: &str, ops: &Value) -> R
     const ACTION: &str = "volume target update";
     let old = find(state, ident).await?;
     let old_node = owner(state, old.node_id).await?;
+    ctx.authorize_node_as("baremetal:volume:update", &old_node, "Volume target", ident)?;
     let mut doc = doc_of(&old, &old_node.uuid);
     patch::apply(
         &mut doc,
@@ -381,6 +386,7 @@ pub async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Result<H
     let (t, node) = retry_stale(async || {
         let t = find(&state, &path).await?;
         let node = owner(&state, t.node_id).await?;
+        ctx.authorize_node_as("baremetal:volume:delete", &node, "Volume target", &path)?;
         with_lock(&state, &node, async |locked| {
             let t = reread(&state, locked, &t).await?;
             check_delete(locked, "volume target deletion")?;

@@ -120,7 +120,13 @@ pub async fn sync_power_states(c: &Arc<Conductor>) -> Result<()> {
 
 /// Provision states in which a deployed node runs from its disk, so its iSCSI target
 /// must exist.
-const EXPORTED_STATES: &[&str] = &["active", "rescue", "rescuing", "unrescuing", "rescue failed"];
+const EXPORTED_STATES: &[&str] = &[
+    "active",
+    "rescue",
+    "rescuing",
+    "unrescuing",
+    "rescue failed",
+];
 
 /// Brings tgtd in line with the database: targets of running nodes that tgtd lost (it
 /// keeps nothing across a restart) are re-created with the same disk and credentials;
@@ -183,7 +189,9 @@ pub async fn reconcile_exports(c: &Arc<Conductor>) -> Result<()> {
                     removed += 1;
                     tracing::warn!(target = %t.iqn, "removed an iSCSI target no node records");
                 }
-                Err(e) => tracing::error!(target = %t.iqn, error = %e, "could not remove an orphan target"),
+                Err(e) => {
+                    tracing::error!(target = %t.iqn, error = %e, "could not remove an orphan target")
+                }
             }
         }
     }

@@ -19,6 +19,21 @@ use crate::error::{Error, Result};
 
 pub use node::Model as Node;
 
+/// The ids of the nodes `project` owns or leases, as a subquery for the records
+/// beside nodes (ports, portgroups, volume records) a project-scoped caller lists.
+pub fn ids_of_project(project: &str) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::QueryTrait;
+    node::Entity::find()
+        .select_only()
+        .column(node::Column::Id)
+        .filter(
+            Condition::any()
+                .add(node::Column::Owner.eq(project))
+                .add(node::Column::Lessee.eq(project)),
+        )
+        .into_query()
+}
+
 /// Filters of `GET /v1/nodes`.
 #[derive(Debug, Default, Clone)]
 pub struct NodeFilter {

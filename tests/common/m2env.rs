@@ -271,7 +271,6 @@ pub fn script_value(script: &str, key: &str) -> String {
         .to_owned()
 }
 
-
 /// The configuration of an m2 that deploys through the given Ceph and tgtd, with
 /// `extra` (INI text) merged over it. Nodes see tgtd as 10.0.2.100:3260 and m2's boot
 /// scripts at http://10.0.2.101 (the QEMU forwards of `qemu-node.sh`).

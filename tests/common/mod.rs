@@ -6,6 +6,7 @@
 //! helper.
 #![allow(dead_code)]
 
+pub mod keystone;
 pub mod m2env;
 pub mod services;
 
