@@ -110,7 +110,7 @@ pub async fn image_upload(u: Upload<'_>) -> anyhow::Result<()> {
                     let sent = sent + n as u64;
                     if last.elapsed() >= Duration::from_millis(250) || sent == size {
                         last = Instant::now();
-                        let pct = if size == 0 { 100 } else { sent * 100 / size };
+                        let pct = (sent * 100).checked_div(size).unwrap_or(100);
                         let secs = started.elapsed().as_secs_f64().max(0.001);
                         eprint!(
                             "\r{pct:3}%  {:.1} / {:.1} MiB  {:.1} MiB/s ",
