@@ -6,7 +6,7 @@
 #
 #   scripts/install-test-deps.sh            # everything
 #   scripts/install-test-deps.sh packages   # only some steps: packages postgres
-#                                           #   mariadb rabbitmq venv nextest
+#                                           #   mariadb rabbitmq venv keystone nextest
 #   M2_SKIP_APT=1 scripts/install-test-deps.sh   # leave system packages alone
 #
 # What it provides:
@@ -17,11 +17,14 @@
 #   * MariaDB on 127.0.0.1:3306, root without password, database `test`
 #   * RabbitMQ on 127.0.0.1:5672 (guest/guest), best effort
 #   * <repo>/.venv with python-openstackclient, python-ironicclient, openstacksdk
+#   * <repo>/.venv-keystone with Keystone, for the tests of
+#     auth_strategy = keystone (tests/auth_keystone.rs starts and stops it)
 #   * cargo-nextest
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${M2_TEST_VENV:-$REPO_ROOT/.venv}"
+KEYSTONE_VENV="${M2_TEST_KEYSTONE_VENV:-$REPO_ROOT/.venv-keystone}"
 WAIT_SECONDS="${M2_SERVICE_WAIT_SECONDS:-60}"
 
 log() { printf '[install-test-deps] %s\n' "$*" >&2; }
@@ -274,6 +277,41 @@ EOF
 }
 
 # ---------------------------------------------------------------------------
+# Keystone, in a venv of its own: its pinned libraries must not meet the
+# clients' in .venv. Nothing is started here; the tests run it on a free
+# 127.0.0.1 port with SQLite and fernet keys in a temporary directory, served
+# by Python's wsgiref (tests/keystone/serve.py): Keystone's configuration
+# loader reads the process arguments, which rules out gunicorn's command line.
+# ---------------------------------------------------------------------------
+KEYSTONE_PACKAGES=(keystone)
+
+keystone_venv_ok() {
+    [[ -x $KEYSTONE_VENV/bin/keystone-manage ]] &&
+        "$KEYSTONE_VENV/bin/python" -c 'import keystone.server.wsgi' 2>/dev/null
+}
+
+setup_keystone_venv() {
+    if keystone_venv_ok; then
+        log "Keystone venv $KEYSTONE_VENV: present ($(cat "$KEYSTONE_VENV/m2-keystone-version.txt" 2>/dev/null))"
+        return
+    fi
+    local py
+    py=$(command -v python3 || true)
+    [[ -n $py ]] || die "python3 not found"
+    if [[ ! -x $KEYSTONE_VENV/bin/python ]]; then
+        log "creating Python venv at $KEYSTONE_VENV with $py"
+        "$py" -m venv "$KEYSTONE_VENV"
+    fi
+    log "installing ${KEYSTONE_PACKAGES[*]} into $KEYSTONE_VENV"
+    "$KEYSTONE_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+    "$KEYSTONE_VENV/bin/python" -m pip install -q --disable-pip-version-check "${KEYSTONE_PACKAGES[@]}"
+    keystone_venv_ok || die "the venv at $KEYSTONE_VENV does not provide keystone-manage and keystone.server.wsgi"
+    "$KEYSTONE_VENV/bin/python" -c 'from importlib.metadata import version; print("keystone", version("keystone"))' \
+        >"$KEYSTONE_VENV/m2-keystone-version.txt"
+    log "installed: $(cat "$KEYSTONE_VENV/m2-keystone-version.txt")"
+}
+
+# ---------------------------------------------------------------------------
 # Rust tools
 # ---------------------------------------------------------------------------
 setup_nextest() {
@@ -289,7 +327,7 @@ setup_nextest() {
 main() {
     local start=$SECONDS step
     local steps=("$@")
-    [[ ${#steps[@]} -gt 0 ]] || steps=(packages postgres mariadb rabbitmq venv nextest)
+    [[ ${#steps[@]} -gt 0 ]] || steps=(packages postgres mariadb rabbitmq venv keystone nextest)
     for step in "${steps[@]}"; do
         case $step in
             packages) install_apt_packages ;;
@@ -297,8 +335,9 @@ main() {
             mariadb) setup_mariadb ;;
             rabbitmq) setup_rabbitmq ;;
             venv) setup_venv ;;
+            keystone) setup_keystone_venv ;;
             nextest) setup_nextest ;;
-            *) die "unknown step '$step' (packages postgres mariadb rabbitmq venv nextest)" ;;
+            *) die "unknown step '$step' (packages postgres mariadb rabbitmq venv keystone nextest)" ;;
         esac
     done
     log "done in $((SECONDS - start))s"

@@ -18,15 +18,21 @@ use std::time::Duration;
 
 /// Sections that are accepted and ignored: they belong to features that will
 /// get typed sections later. Any other unknown section is an error.
-pub const RESERVED_SECTIONS: &[&str] = &[
-    "keystone_authtoken",
-    "ceph",
-    "iscsi",
-    "pxe",
-    "ipmi",
-    "oslo_messaging_rabbit",
-    "oslo_policy",
-    "json_rpc",
+pub const RESERVED_SECTIONS: &[&str] = &["oslo_messaging_rabbit", "json_rpc"];
+
+/// keystonemiddleware options of `[keystone_authtoken]` that m2 accepts and ignores,
+/// so that a section written for Ironic (or by devstack) loads: m2 caches tokens in
+/// memory and finds Keystone at `auth_url`, not through the catalog.
+pub const IGNORED_KEYSTONE_AUTHTOKEN_KEYS: &[&str] = &[
+    "interface",
+    "memcached_servers",
+    "memcache_security_strategy",
+    "memcache_secret_key",
+    "region_name",
+    "service_type",
+    "service_token_roles",
+    "service_token_roles_required",
+    "signing_dir",
 ];
 
 /// Error from loading or validating the configuration.
@@ -287,6 +293,11 @@ pub struct DefaultSection {
     /// Seconds a hash ring is reused before it is rebuilt from the conductor
     /// list (default 15).
     pub hash_ring_reset_interval: u64,
+    /// Bonding mode of a portgroup created without one (default `active-backup`).
+    pub default_portgroup_mode: String,
+    /// Project whose `service` role members the `service_role` policy rule
+    /// matches (default `service`).
+    pub rbac_service_project_name: String,
 }
 
 impl DefaultSection {
@@ -557,6 +568,176 @@ pub struct FakeSection {
     pub clean_delay: Duration,
 }
 
+/// The `[ipmi]` section: how the `ipmitool` interfaces call BMCs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpmiSection {
+    /// The ipmitool command (default `ipmitool`).
+    pub ipmitool: String,
+    /// Seconds one ipmitool call may take (default 10).
+    pub command_timeout: u64,
+    /// Seconds a failing IPMI command is retried for (default 60).
+    pub command_retry_timeout: u64,
+    /// Seconds a power change may take to show in the BMC's status (default 60).
+    pub power_state_change_timeout: u64,
+}
+
+/// The `[pxe]` section: network boot of nodes through iPXE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PxeSection {
+    /// Base URL nodes reach m2's boot scripts at (`http://10.0.0.1:6385`); the API's
+    /// own address when unset.
+    pub http_url: Option<String>,
+    /// Directory where m2 writes the generic `boot.ipxe` for a TFTP server; none
+    /// when unset.
+    pub tftp_root: Option<String>,
+    /// How often a node's iPXE retries `sanboot` before giving up (default 10).
+    pub sanboot_retries: u32,
+}
+
+/// The `[ceph]` section: the Ceph cluster that holds the images and the
+/// nodes' disks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CephSection {
+    /// ceph.conf of the cluster (default `/etc/ceph/ceph.conf`).
+    pub conffile: PathBuf,
+    /// cephx user without the `client.` prefix (default `m2`).
+    pub client_id: String,
+    /// Keyring of that user (default unset: wherever ceph.conf says).
+    pub keyring: Option<PathBuf>,
+    /// Pool of the images nodes are cloned from (default `m2-images`).
+    pub images_pool: String,
+    /// Pool of the nodes' disks, the clones (default `m2-disks`).
+    pub disks_pool: String,
+    /// Seconds to wait for the cluster when connecting (default 10).
+    pub connect_timeout: u64,
+    /// Seconds one monitor or OSD request may take, 0 waits forever
+    /// (default 60).
+    pub op_timeout: u64,
+}
+
+impl CephSection {
+    /// The full cephx name, `client.<client_id>`.
+    pub fn client_name(&self) -> String {
+        format!("client.{}", self.client_id)
+    }
+}
+
+/// The `[iscsi]` section: the tgt iSCSI target that exports the nodes'
+/// disks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IscsiSection {
+    /// Address and port tgtd listens on (default `127.0.0.1:3260`).
+    pub portal: SocketAddr,
+    /// Address and port nodes connect to (default unset: `portal`).
+    pub guest_portal: Option<SocketAddr>,
+    /// tgtd control socket number, `tgtadm -C` (default 0).
+    pub tgt_control_port: u16,
+    /// Prefix of target names; a node's target is
+    /// `<iqn_prefix>:node-<uuid>` (default `iqn.2010-10.org.m2`).
+    pub iqn_prefix: String,
+    /// The tgtadm program (default `/usr/sbin/tgtadm`).
+    pub tgtadm: String,
+    /// Seconds one tgtadm call may take (default 30).
+    pub tgtadm_timeout: u64,
+    /// Seconds between two comparisons of tgtd's targets with the nodes; 0 only
+    /// reconciles at start (default 60).
+    pub reconcile_interval: u64,
+    /// cephx user tgtd opens disks as (default unset: `[ceph] client_id`).
+    pub ceph_user: Option<String>,
+    /// ceph.conf tgtd reads (default unset: `[ceph] conffile`).
+    pub ceph_conf: Option<PathBuf>,
+}
+
+impl IscsiSection {
+    /// The portal nodes connect to: `guest_portal`, else `portal`.
+    pub fn guest_portal(&self) -> SocketAddr {
+        self.guest_portal.unwrap_or(self.portal)
+    }
+}
+
+/// The `[keystone_authtoken]` section: how the API validates tokens when
+/// `auth_strategy = keystone`. The keys are keystonemiddleware's, so an
+/// ironic.conf section can be copied as it is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeystoneAuthtokenSection {
+    /// Keystone's public URL, named to clients in `WWW-Authenticate`.
+    pub www_authenticate_uri: Option<String>,
+    /// The deprecated spelling of `www_authenticate_uri`.
+    pub auth_uri: Option<String>,
+    /// How m2 authenticates itself (`password` or `v3password`).
+    pub auth_type: String,
+    /// Keystone's URL for m2's own requests (`http://keystone:5000`).
+    pub auth_url: Option<String>,
+    /// m2's service user.
+    pub username: Option<String>,
+    /// Its password; never printed.
+    pub password: Option<String>,
+    /// The project m2's service user is scoped to.
+    pub project_name: Option<String>,
+    /// Domain of the user, by name.
+    pub user_domain_name: Option<String>,
+    /// Domain of the user, by id.
+    pub user_domain_id: Option<String>,
+    /// Domain of the project, by name.
+    pub project_domain_name: Option<String>,
+    /// Domain of the project, by id.
+    pub project_domain_id: Option<String>,
+    /// Seconds a validated token is trusted without asking Keystone again
+    /// (default 300; 0 asks every time).
+    pub token_cache_time: u64,
+    /// Seconds to wait for a connection to Keystone (default 10).
+    pub http_connect_timeout: u64,
+    /// How often a request to Keystone is retried after a connection
+    /// failure (default 3).
+    pub http_request_max_retries: u32,
+    /// CA bundle for Keystone's certificate (default: the system's).
+    pub cafile: Option<PathBuf>,
+    /// Skip verification of Keystone's certificate (default false).
+    pub insecure: bool,
+}
+
+impl KeystoneAuthtokenSection {
+    /// The URL clients are sent to: `www_authenticate_uri`, else `auth_uri`,
+    /// else `auth_url`.
+    pub fn public_uri(&self) -> Option<&str> {
+        self.www_authenticate_uri
+            .as_deref()
+            .or(self.auth_uri.as_deref())
+            .or(self.auth_url.as_deref())
+    }
+}
+
+impl fmt::Debug for KeystoneAuthtokenSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeystoneAuthtokenSection")
+            .field("www_authenticate_uri", &self.www_authenticate_uri)
+            .field("auth_uri", &self.auth_uri)
+            .field("auth_type", &self.auth_type)
+            .field("auth_url", &self.auth_url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("project_name", &self.project_name)
+            .field("user_domain_name", &self.user_domain_name)
+            .field("user_domain_id", &self.user_domain_id)
+            .field("project_domain_name", &self.project_domain_name)
+            .field("project_domain_id", &self.project_domain_id)
+            .field("token_cache_time", &self.token_cache_time)
+            .field("http_connect_timeout", &self.http_connect_timeout)
+            .field("http_request_max_retries", &self.http_request_max_retries)
+            .field("cafile", &self.cafile)
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+/// The `[oslo_policy]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsloPolicySection {
+    /// A YAML or JSON file of rules that replace the built-in defaults of the
+    /// same name (default unset: the defaults alone).
+    pub policy_file: Option<PathBuf>,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -570,6 +751,18 @@ pub struct Config {
     pub conductor: ConductorSection,
     /// `[fake]`.
     pub fake: FakeSection,
+    /// `[ipmi]`.
+    pub ipmi: IpmiSection,
+    /// `[pxe]`.
+    pub pxe: PxeSection,
+    /// `[ceph]`.
+    pub ceph: CephSection,
+    /// `[iscsi]`.
+    pub iscsi: IscsiSection,
+    /// `[keystone_authtoken]`.
+    pub keystone_authtoken: KeystoneAuthtokenSection,
+    /// `[oslo_policy]`.
+    pub oslo_policy: OsloPolicySection,
 }
 
 impl Default for Config {
@@ -620,8 +813,11 @@ impl Config {
                     key,
                     value,
                 } => {
-                    if !is_known_section(&section) {
-                        // A reserved section: accepted and ignored.
+                    if !is_known_section(&section)
+                        || (section == "keystone_authtoken"
+                            && IGNORED_KEYSTONE_AUTHTOKEN_KEYS.contains(&key.as_str()))
+                    {
+                        // A reserved section or an ignored option: accepted as is.
                         continue;
                     }
                     let Some(spec) = OPTIONS
@@ -656,6 +852,8 @@ impl Config {
                 rpc_transport: RpcTransport::None,
                 rpc_response_timeout: 0,
                 hash_ring_reset_interval: 0,
+                default_portgroup_mode: String::new(),
+                rbac_service_project_name: String::new(),
             },
             api: ApiSection {
                 host_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -684,6 +882,56 @@ impl Config {
                 graceful_shutdown_timeout: 0,
             },
             fake: FakeSection::default(),
+            ipmi: IpmiSection {
+                ipmitool: String::new(),
+                command_timeout: 0,
+                command_retry_timeout: 0,
+                power_state_change_timeout: 0,
+            },
+            pxe: PxeSection {
+                http_url: None,
+                tftp_root: None,
+                sanboot_retries: 0,
+            },
+            ceph: CephSection {
+                conffile: PathBuf::new(),
+                client_id: String::new(),
+                keyring: None,
+                images_pool: String::new(),
+                disks_pool: String::new(),
+                connect_timeout: 0,
+                op_timeout: 0,
+            },
+            iscsi: IscsiSection {
+                portal: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+                guest_portal: None,
+                tgt_control_port: 0,
+                iqn_prefix: String::new(),
+                tgtadm: String::new(),
+                tgtadm_timeout: 0,
+                reconcile_interval: 0,
+                ceph_user: None,
+                ceph_conf: None,
+            },
+            keystone_authtoken: KeystoneAuthtokenSection {
+                www_authenticate_uri: None,
+                auth_uri: None,
+                auth_type: String::new(),
+                auth_url: None,
+                username: None,
+                password: None,
+                project_name: None,
+                user_domain_name: None,
+                user_domain_id: None,
+                project_domain_name: None,
+                project_domain_id: None,
+                token_cache_time: 0,
+                http_connect_timeout: 0,
+                http_request_max_retries: 0,
+                cafile: None,
+                insecure: false,
+            },
+            oslo_policy: OsloPolicySection { policy_file: None },
         }
     }
 
@@ -725,6 +973,42 @@ impl Config {
                 ));
             }
         }
+        if self.default.auth_strategy == AuthStrategy::Keystone {
+            let k = &self.keystone_authtoken;
+            for (key, value) in [
+                ("auth_url", &k.auth_url),
+                ("username", &k.username),
+                ("password", &k.password),
+                ("project_name", &k.project_name),
+            ] {
+                if value.is_none() {
+                    return Err(ConfigError::InvalidValue {
+                        origin: origin.to_owned(),
+                        section: "keystone_authtoken".to_owned(),
+                        key: key.to_owned(),
+                        value: String::new(),
+                        expected: "a value, as [DEFAULT] auth_strategy is keystone".to_owned(),
+                    });
+                }
+            }
+        }
+        // tgtd reads the LUN options as `conf=<path>;id=<user>` inside a
+        // comma-separated list: neither may contain ',' or ';'.
+        let (section, key, conf) = match &self.iscsi.ceph_conf {
+            Some(path) => ("iscsi", "ceph_conf", path),
+            None => ("ceph", "conffile", &self.ceph.conffile),
+        };
+        let conf = conf.to_string_lossy();
+        if conf.contains([',', ';']) {
+            return Err(ConfigError::InvalidValue {
+                origin: origin.to_owned(),
+                section: section.to_owned(),
+                key: key.to_owned(),
+                value: conf.into_owned(),
+                expected: "a path without ',' or ';' (tgtd reads it inside its LUN options)"
+                    .to_owned(),
+            });
+        }
         Ok(())
     }
 }
@@ -733,14 +1017,19 @@ impl Config {
 /// help, its type and default, and the option commented out at its default.
 pub fn sample_config() -> String {
     let mut out = String::new();
-    for line in wrap(
+    let (last, others) = RESERVED_SECTIONS
+        .split_last()
+        .expect("RESERVED_SECTIONS is not empty");
+    let intro = format!(
         "Sample configuration for m2, generated from the option table in \
          src/config.rs. Every option is commented out at its default value. \
-         The sections keystone_authtoken, ceph, iscsi, pxe, ipmi, \
-         oslo_messaging_rabbit, oslo_policy and json_rpc are accepted and \
-         ignored; any other section is an error.",
-        SAMPLE_WIDTH - 2,
-    ) {
+         The sections {} and {last} are accepted and ignored; any other \
+         section is an error. In [keystone_authtoken], {} are accepted and \
+         ignored as well.",
+        others.join(", "),
+        IGNORED_KEYSTONE_AUTHTOKEN_KEYS.join(", ")
+    );
+    for line in wrap(&intro, SAMPLE_WIDTH - 2) {
         let _ = writeln!(out, "# {line}");
     }
     let mut section = "";
@@ -822,6 +1111,8 @@ enum OptType {
     List,
     /// An IPv4 or IPv6 address.
     IpAddr,
+    /// An address and port: `192.0.2.1:3260` or `[2001:db8::1]:3260`.
+    SocketAddr,
     /// One of a fixed set of strings.
     Choice(&'static [&'static str]),
     /// A duration in seconds, decimals allowed, from 0 to a day.
@@ -841,6 +1132,18 @@ enum StrCheck {
     DbConnection,
     /// A message bus URL that [`TransportUrl::parse`] accepts.
     TransportUrl,
+    /// An absolute path without control characters.
+    AbsPath,
+    /// A Ceph pool or user name: no whitespace, control characters, or any
+    /// of `/ @ , ; =` (they separate names in image specs and tgtd options).
+    CephName,
+    /// An iSCSI qualified name prefix: `iqn.YYYY-MM.reversed.domain`,
+    /// optionally followed by `:` and more, in lowercase.
+    IqnPrefix,
+    /// Any non-empty text, never shown in an error message.
+    Secret,
+    /// Any non-empty text without control characters.
+    Text,
 }
 
 /// An option's default.
@@ -867,6 +1170,10 @@ enum Slot<'a> {
     OptStr(&'a mut Option<String>),
     List(&'a mut Vec<String>),
     Ip(&'a mut IpAddr),
+    Sock(&'a mut SocketAddr),
+    OptSock(&'a mut Option<SocketAddr>),
+    Path(&'a mut PathBuf),
+    OptPath(&'a mut Option<PathBuf>),
     Auth(&'a mut AuthStrategy),
     Rpc(&'a mut RpcTransport),
     Duration(&'a mut Duration),
@@ -1037,6 +1344,29 @@ static OPTIONS: &[OptSpec] = &[
                conductor also rebuilds it at once when it sees the set of alive \
                conductors change. 0 rebuilds it for every use.",
         slot: |c| Slot::U64(&mut c.default.hash_ring_reset_interval),
+    },
+    OptSpec {
+        section: "DEFAULT",
+        key: "default_portgroup_mode",
+        ty: OptType::Str(StrCheck::Name),
+        default: Def::Text("active-backup"),
+        help: "Bonding mode given to a portgroup created without one, e.g. \
+               active-backup, balance-rr or 802.3ad (the Linux kernel's bonding \
+               documentation lists the modes). Clients see a portgroup's mode \
+               from API version 1.26. Changing this option does not affect \
+               existing portgroups.",
+        slot: |c| Slot::Str(&mut c.default.default_portgroup_mode),
+    },
+    OptSpec {
+        section: "DEFAULT",
+        key: "rbac_service_project_name",
+        ty: OptType::Str(StrCheck::Name),
+        default: Def::Text("service"),
+        help: "The project of the services that call m2 (Nova, Ironic \
+               Inspector): a user with the service role in this project \
+               matches the service_role policy rule and may read and manage \
+               every node. Only used when auth_strategy is \"keystone\".",
+        slot: |c| Slot::Str(&mut c.default.rbac_service_project_name),
     },
     // [api]
     OptSpec {
@@ -1249,6 +1579,73 @@ static OPTIONS: &[OptSpec] = &[
                conductor.",
         slot: |c| Slot::U64(&mut c.conductor.graceful_shutdown_timeout),
     },
+    // [ipmi]
+    OptSpec {
+        section: "ipmi",
+        key: "ipmitool",
+        ty: OptType::Str(StrCheck::Name),
+        default: Def::Text("ipmitool"),
+        help: "The ipmitool command the ipmitool power and management \
+               interfaces run (a name looked up in PATH, or a path).",
+        slot: |c| Slot::Str(&mut c.ipmi.ipmitool),
+    },
+    OptSpec {
+        section: "ipmi",
+        key: "command_timeout",
+        ty: OptType::Int { min: 1, max: 3600 },
+        default: Def::Text("10"),
+        help: "Seconds one ipmitool call may take before it is abandoned.",
+        slot: |c| Slot::U64(&mut c.ipmi.command_timeout),
+    },
+    OptSpec {
+        section: "ipmi",
+        key: "command_retry_timeout",
+        ty: OptType::Int { min: 0, max: 3600 },
+        default: Def::Text("60"),
+        help: "Seconds a failing IPMI command is retried for before the \
+               operation fails.",
+        slot: |c| Slot::U64(&mut c.ipmi.command_retry_timeout),
+    },
+    OptSpec {
+        section: "ipmi",
+        key: "power_state_change_timeout",
+        ty: OptType::Int { min: 1, max: 3600 },
+        default: Def::Text("60"),
+        help: "Seconds a power on or off may take to show in the BMC's power \
+               status before the operation fails.",
+        slot: |c| Slot::U64(&mut c.ipmi.power_state_change_timeout),
+    },
+    // [pxe]
+    OptSpec {
+        section: "pxe",
+        key: "http_url",
+        ty: OptType::Str(StrCheck::Url(&["http", "https"])),
+        default: Def::Unset,
+        help: "Base URL at which nodes fetch their iPXE scripts from m2 \
+               (http://<address>:<port> of the API as seen from the \
+               provisioning network). When unset, the address the API listens \
+               on.",
+        slot: |c| Slot::OptStr(&mut c.pxe.http_url),
+    },
+    OptSpec {
+        section: "pxe",
+        key: "tftp_root",
+        ty: OptType::Str(StrCheck::Name),
+        default: Def::Unset,
+        help: "Directory served by the TFTP server of the provisioning network. \
+               When set, m2 writes there the generic boot.ipxe that chains each \
+               node to its own script by MAC address.",
+        slot: |c| Slot::OptStr(&mut c.pxe.tftp_root),
+    },
+    OptSpec {
+        section: "pxe",
+        key: "sanboot_retries",
+        ty: OptType::Int { min: 0, max: 1000 },
+        default: Def::Text("10"),
+        help: "How many times a node's iPXE retries sanboot (5 s apart) when its \
+               iSCSI target does not answer yet.",
+        slot: |c| Slot::U32(&mut c.pxe.sanboot_retries),
+    },
     // [database]
     OptSpec {
         section: "database",
@@ -1293,6 +1690,338 @@ static OPTIONS: &[OptSpec] = &[
         help: "Seconds each fake-hardware clean step takes, decimals allowed.",
         slot: |c| Slot::Duration(&mut c.fake.clean_delay),
     },
+    // [ceph]
+    OptSpec {
+        section: "ceph",
+        key: "conffile",
+        ty: OptType::Str(StrCheck::AbsPath),
+        default: Def::Text("/etc/ceph/ceph.conf"),
+        help: "The ceph.conf of the cluster that holds the images and the \
+               nodes' disks (monitor addresses, and where keyrings are).",
+        slot: |c| Slot::Path(&mut c.ceph.conffile),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "client_id",
+        ty: OptType::Str(StrCheck::CephName),
+        default: Def::Text("m2"),
+        help: "The cephx user m2 connects as, without the \"client.\" prefix. \
+               It needs \"profile rbd\" on both pools.",
+        slot: |c| Slot::Str(&mut c.ceph.client_id),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "keyring",
+        ty: OptType::Str(StrCheck::AbsPath),
+        default: Def::Unset,
+        help: "Keyring file holding the key of client_id. When unset, the \
+               keyring setting of ceph.conf applies (by default \
+               /etc/ceph/ceph.client.<client_id>.keyring).",
+        slot: |c| Slot::OptPath(&mut c.ceph.keyring),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "images_pool",
+        ty: OptType::Str(StrCheck::CephName),
+        default: Def::Text("m2-images"),
+        help: "RBD pool of the images nodes boot from. Each image has a \
+               protected snapshot that the nodes' disks are cloned from.",
+        slot: |c| Slot::Str(&mut c.ceph.images_pool),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "disks_pool",
+        ty: OptType::Str(StrCheck::CephName),
+        default: Def::Text("m2-disks"),
+        help: "RBD pool of the nodes' disks: copy-on-write clones of an \
+               image's snapshot, one per deployed node.",
+        slot: |c| Slot::Str(&mut c.ceph.disks_pool),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "connect_timeout",
+        ty: OptType::Int {
+            min: 1,
+            max: u32::MAX as u64,
+        },
+        default: Def::Text("10"),
+        help: "Seconds to wait for the monitors when connecting to the \
+               cluster. m2 connects once and shares the connection; after a \
+               failure it connects again on the next request.",
+        slot: |c| Slot::U64(&mut c.ceph.connect_timeout),
+    },
+    OptSpec {
+        section: "ceph",
+        key: "op_timeout",
+        ty: OptType::Int {
+            min: 0,
+            max: u32::MAX as u64,
+        },
+        default: Def::Text("60"),
+        help: "Seconds one request to a monitor or an OSD may take before it \
+               fails and the cluster counts as unavailable; 0 waits forever.",
+        slot: |c| Slot::U64(&mut c.ceph.op_timeout),
+    },
+    // [iscsi]
+    OptSpec {
+        section: "iscsi",
+        key: "portal",
+        ty: OptType::SocketAddr,
+        default: Def::Text("127.0.0.1:3260"),
+        help: "Address and port the tgtd iSCSI target listens on (its \
+               --iscsi portal= option).",
+        slot: |c| Slot::Sock(&mut c.iscsi.portal),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "guest_portal",
+        ty: OptType::SocketAddr,
+        default: Def::Unset,
+        help: "Address and port nodes are told to boot from, when it differs \
+               from portal (behind NAT, or 10.0.2.2:3260 for QEMU user-mode \
+               guests). Unset: portal.",
+        slot: |c| Slot::OptSock(&mut c.iscsi.guest_portal),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "tgt_control_port",
+        ty: OptType::Int {
+            min: 0,
+            max: u16::MAX as u64,
+        },
+        default: Def::Text("0"),
+        help: "Number of the tgtd control socket (tgtd and tgtadm -C N, \
+               /var/run/tgtd/socket.N); 0 is the system's tgtd.",
+        slot: |c| Slot::U16(&mut c.iscsi.tgt_control_port),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "iqn_prefix",
+        ty: OptType::Str(StrCheck::IqnPrefix),
+        default: Def::Text("iqn.2010-10.org.m2"),
+        help: "Prefix of the iSCSI target names m2 creates: a node's target is \
+               <iqn_prefix>:node-<node uuid>. Give each m2 deployment sharing \
+               a tgtd its own prefix.",
+        slot: |c| Slot::Str(&mut c.iscsi.iqn_prefix),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "tgtadm",
+        ty: OptType::Str(StrCheck::Name),
+        default: Def::Text("/usr/sbin/tgtadm"),
+        help: "The tgtadm program, a path or a name looked up in PATH.",
+        slot: |c| Slot::Str(&mut c.iscsi.tgtadm),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "tgtadm_timeout",
+        ty: OptType::Int {
+            min: 1,
+            max: u32::MAX as u64,
+        },
+        default: Def::Text("30"),
+        help: "Seconds one tgtadm call may take before it is killed and the \
+               target counts as unavailable.",
+        slot: |c| Slot::U64(&mut c.iscsi.tgtadm_timeout),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "reconcile_interval",
+        ty: OptType::Int {
+            min: 0,
+            max: u32::MAX as u64,
+        },
+        default: Def::Text("60"),
+        help: "Seconds between two comparisons of tgtd's targets with the nodes: \
+               targets of running nodes that tgtd lost (after a restart) are \
+               re-created, targets no node records are removed. 0 reconciles \
+               only when the conductor starts.",
+        slot: |c| Slot::U64(&mut c.iscsi.reconcile_interval),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "ceph_user",
+        ty: OptType::Str(StrCheck::CephName),
+        default: Def::Unset,
+        help: "The cephx user, without \"client.\", that tgtd opens the nodes' \
+               disks as; its key must be where ceph_conf says. Unset: [ceph] \
+               client_id.",
+        slot: |c| Slot::OptStr(&mut c.iscsi.ceph_user),
+    },
+    OptSpec {
+        section: "iscsi",
+        key: "ceph_conf",
+        ty: OptType::Str(StrCheck::AbsPath),
+        default: Def::Unset,
+        help: "The ceph.conf tgtd reads when it opens a disk, if tgtd needs \
+               another one than m2. Unset: [ceph] conffile. It may not \
+               contain ',' or ';'.",
+        slot: |c| Slot::OptPath(&mut c.iscsi.ceph_conf),
+    },
+    // [keystone_authtoken]
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "www_authenticate_uri",
+        ty: OptType::Str(StrCheck::Url(&["http", "https"])),
+        default: Def::Unset,
+        help: "Keystone's public URL, e.g. http://keystone.example.com:5000. \
+               A request without a valid token is answered 401 with \
+               WWW-Authenticate: Keystone uri='<this URL>'. Unset: auth_uri, \
+               else auth_url.",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.www_authenticate_uri),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "auth_uri",
+        ty: OptType::Str(StrCheck::Url(&["http", "https"])),
+        default: Def::Unset,
+        help: "Deprecated spelling of www_authenticate_uri, read when that is \
+               unset.",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.auth_uri),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "auth_type",
+        ty: OptType::Choice(&["password", "v3password"]),
+        default: Def::Text("password"),
+        help: "How m2 authenticates to Keystone to validate the tokens of its \
+               callers: with the password of a service user (both names mean \
+               Identity v3 password authentication).",
+        slot: |c| Slot::Str(&mut c.keystone_authtoken.auth_type),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "auth_url",
+        ty: OptType::Str(StrCheck::Url(&["http", "https"])),
+        default: Def::Unset,
+        help: "Keystone's URL for m2's own requests, e.g. \
+               http://keystone.example.com:5000 (with or without /v3). \
+               Required when auth_strategy is \"keystone\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.auth_url),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "username",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "m2's service user. It needs the service or admin role (Keystone \
+               requires one of them to validate other users' tokens). \
+               Required when auth_strategy is \"keystone\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.username),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "password",
+        ty: OptType::Str(StrCheck::Secret),
+        default: Def::Unset,
+        help: "Password of the service user. Required when auth_strategy is \
+               \"keystone\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.password),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "project_name",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "Project the service user's token is scoped to, normally \
+               \"service\". Required when auth_strategy is \"keystone\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.project_name),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "user_domain_name",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "Domain of the service user, by name. When neither this nor \
+               user_domain_id is set, the domain with id \"default\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.user_domain_name),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "user_domain_id",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "Domain of the service user, by id; wins over user_domain_name.",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.user_domain_id),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "project_domain_name",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "Domain of project_name, by name. When neither this nor \
+               project_domain_id is set, the domain with id \"default\".",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.project_domain_name),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "project_domain_id",
+        ty: OptType::Str(StrCheck::Text),
+        default: Def::Unset,
+        help: "Domain of project_name, by id; wins over project_domain_name.",
+        slot: |c| Slot::OptStr(&mut c.keystone_authtoken.project_domain_id),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "token_cache_time",
+        ty: OptType::Int { min: 0, max: 86400 },
+        default: Def::Text("300"),
+        help: "Seconds a validated token is trusted without asking Keystone \
+               again (never beyond the token's own expiry). A revoked token \
+               keeps working for at most this long; 0 asks Keystone on every \
+               request. Tokens are cached in the memory of each m2 process.",
+        slot: |c| Slot::U64(&mut c.keystone_authtoken.token_cache_time),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "http_connect_timeout",
+        ty: OptType::Int { min: 1, max: 600 },
+        default: Def::Text("10"),
+        help: "Seconds to wait for a connection to Keystone. A request whose \
+               token cannot be checked because Keystone does not answer gets \
+               503.",
+        slot: |c| Slot::U64(&mut c.keystone_authtoken.http_connect_timeout),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "http_request_max_retries",
+        ty: OptType::Int { min: 0, max: 10 },
+        default: Def::Text("3"),
+        help: "How often a request to Keystone is retried after a connection \
+               failure before the API answers 503.",
+        slot: |c| Slot::U32(&mut c.keystone_authtoken.http_request_max_retries),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "cafile",
+        ty: OptType::Str(StrCheck::AbsPath),
+        default: Def::Unset,
+        help: "PEM bundle of the CA certificates that sign Keystone's HTTPS \
+               certificate, in addition to the system's.",
+        slot: |c| Slot::OptPath(&mut c.keystone_authtoken.cafile),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
+        key: "insecure",
+        ty: OptType::Bool,
+        default: Def::Text("false"),
+        help: "Do not verify Keystone's HTTPS certificate. For tests only.",
+        slot: |c| Slot::Bool(&mut c.keystone_authtoken.insecure),
+    },
+    // [oslo_policy]
+    OptSpec {
+        section: "oslo_policy",
+        key: "policy_file",
+        ty: OptType::Str(StrCheck::AbsPath),
+        default: Def::Unset,
+        help: "A YAML or JSON file mapping policy rule names (such as \
+               baremetal:node:get) to check strings in oslo.policy's \
+               language; each replaces the built-in default of that name. \
+               m2 policy-defaults prints the defaults. Unset: the defaults \
+               alone. Read at start; only used when auth_strategy is \
+               \"keystone\".",
+        slot: |c| Slot::OptPath(&mut c.oslo_policy.policy_file),
+    },
 ];
 
 fn is_known_section(name: &str) -> bool {
@@ -1315,6 +2044,7 @@ impl OptType {
             OptType::Str(_) => "string value".to_owned(),
             OptType::List => "list value".to_owned(),
             OptType::IpAddr => "IP address value".to_owned(),
+            OptType::SocketAddr => "address:port value".to_owned(),
             OptType::Choice(names) => format!("string value, one of: {}", names.join(", ")),
             OptType::Seconds => "floating point value, seconds".to_owned(),
         }
@@ -1344,7 +2074,19 @@ impl OptType {
             OptType::Str(StrCheck::DbConnection) => DB_CONNECTION_EXPECTED.to_owned(),
             OptType::Str(StrCheck::TransportUrl) => TRANSPORT_URL_EXPECTED.to_owned(),
             OptType::Seconds => "a number of seconds from 0 to 86400".to_owned(),
+            OptType::Str(StrCheck::AbsPath) => "an absolute path".to_owned(),
+            OptType::Str(StrCheck::CephName) => {
+                "a name without whitespace or any of / @ , ; =".to_owned()
+            }
+            OptType::Str(StrCheck::IqnPrefix) => {
+                "an iSCSI name prefix like iqn.2010-10.org.example, in lowercase".to_owned()
+            }
+            OptType::Str(StrCheck::Secret) => "a non-empty secret".to_owned(),
+            OptType::Str(StrCheck::Text) => "non-empty text without control characters".to_owned(),
             OptType::IpAddr => "an IPv4 or IPv6 address".to_owned(),
+            OptType::SocketAddr => {
+                "an address and port (192.0.2.1:3260 or [2001:db8::1]:3260)".to_owned()
+            }
             OptType::Choice(names) => format!("one of: {}", names.join(", ")),
         }
     }
@@ -1397,11 +2139,19 @@ enum Value {
     List(Vec<String>),
     Ip(IpAddr),
     Duration(Duration),
+    Sock(SocketAddr),
 }
 
 impl Slot<'_> {
     fn is_optional(&self) -> bool {
-        matches!(self, Slot::OptU32(_) | Slot::OptUsize(_) | Slot::OptStr(_))
+        matches!(
+            self,
+            Slot::OptU32(_)
+                | Slot::OptUsize(_)
+                | Slot::OptStr(_)
+                | Slot::OptSock(_)
+                | Slot::OptPath(_)
+        )
     }
 }
 
@@ -1429,7 +2179,9 @@ fn invalid_value(origin: &str, spec: &OptSpec, value: &str, expected: String) ->
         origin: origin.to_owned(),
         section: spec.section.to_owned(),
         key: spec.key.to_owned(),
-        value: if spec.ty.is_url() {
+        value: if matches!(spec.ty, OptType::Str(StrCheck::Secret)) {
+            "***".to_owned()
+        } else if spec.ty.is_url() {
             redact_url(value)
         } else {
             value.to_owned()
@@ -1469,6 +2221,7 @@ fn parse_value(ty: OptType, text: &str) -> Option<Value> {
         OptType::Str(check) => check_str(check, text).then(|| Value::Str(text.to_owned())),
         OptType::List => Some(Value::List(parse_list(text))),
         OptType::IpAddr => text.parse().ok().map(Value::Ip),
+        OptType::SocketAddr => text.parse().ok().map(Value::Sock),
         OptType::Choice(names) => names.contains(&text).then(|| Value::Str(text.to_owned())),
         OptType::Seconds => text
             .parse::<f64>()
@@ -1493,6 +2246,12 @@ fn parse_list(text: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// `iqn.YYYY-MM.reversed.domain[:anything]`, lowercase (RFC 3720 3.2.6.3.1).
+static IQN_PREFIX: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^iqn\.[0-9]{4}-[0-9]{2}\.[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[a-z0-9.:-]*[a-z0-9])?$")
+        .expect("valid regex")
+});
 
 fn check_str(check: StrCheck, text: &str) -> bool {
     match check {
@@ -1522,6 +2281,16 @@ fn check_str(check: StrCheck, text: &str) -> bool {
         },
         StrCheck::DbConnection => normalize_connection(text).is_ok(),
         StrCheck::TransportUrl => TransportUrl::parse(text).is_ok(),
+        StrCheck::AbsPath => text.starts_with('/') && !text.contains(char::is_control),
+        StrCheck::CephName => {
+            !text.is_empty()
+                && !text.chars().any(|c| {
+                    c.is_whitespace() || c.is_control() || matches!(c, '/' | '@' | ',' | ';' | '=')
+                })
+        }
+        StrCheck::IqnPrefix => IQN_PREFIX.is_match(text),
+        StrCheck::Secret => !text.is_empty(),
+        StrCheck::Text => !text.is_empty() && !text.contains(char::is_control),
     }
 }
 
@@ -1545,6 +2314,12 @@ fn store(slot: Slot<'_>, value: Value) -> Result<(), ()> {
         (Slot::OptStr(field), Value::Unset) => *field = None,
         (Slot::List(field), Value::List(items)) => *field = items,
         (Slot::Ip(field), Value::Ip(ip)) => *field = ip,
+        (Slot::Sock(field), Value::Sock(addr)) => *field = addr,
+        (Slot::OptSock(field), Value::Sock(addr)) => *field = Some(addr),
+        (Slot::OptSock(field), Value::Unset) => *field = None,
+        (Slot::Path(field), Value::Str(s)) => *field = PathBuf::from(s),
+        (Slot::OptPath(field), Value::Str(s)) => *field = Some(PathBuf::from(s)),
+        (Slot::OptPath(field), Value::Unset) => *field = None,
         (Slot::Auth(field), Value::Str(s)) => *field = AuthStrategy::from_name(&s).ok_or(())?,
         (Slot::Rpc(field), Value::Str(s)) => *field = RpcTransport::from_name(&s).ok_or(())?,
         (Slot::Duration(field), Value::Duration(d)) => *field = d,
@@ -1756,6 +2531,7 @@ mod tests {
         assert!(!d.host.is_empty());
         assert!(!d.debug);
         assert_eq!(d.enabled_hardware_types, ["fake-hardware"]);
+        assert_eq!(d.default_portgroup_mode, "active-backup");
         assert_eq!(d.enabled_interfaces(InterfaceKind::Boot), ["fake"]);
         assert_eq!(d.enabled_interfaces(InterfaceKind::Deploy), ["fake"]);
         assert_eq!(d.enabled_interfaces(InterfaceKind::Power), ["fake"]);
@@ -1823,6 +2599,27 @@ mod tests {
         assert_eq!(c.clean_callback_timeout, 1800);
         assert!(c.force_power_state_during_sync);
         assert_eq!(c.workers_pool_size, 100);
+
+        let ceph = &config.ceph;
+        assert_eq!(ceph.conffile, Path::new("/etc/ceph/ceph.conf"));
+        assert_eq!(ceph.client_id, "m2");
+        assert_eq!(ceph.client_name(), "client.m2");
+        assert_eq!(ceph.keyring, None);
+        assert_eq!(ceph.images_pool, "m2-images");
+        assert_eq!(ceph.disks_pool, "m2-disks");
+        assert_eq!(ceph.connect_timeout, 10);
+        assert_eq!(ceph.op_timeout, 60);
+
+        let iscsi = &config.iscsi;
+        assert_eq!(iscsi.portal.to_string(), "127.0.0.1:3260");
+        assert_eq!(iscsi.guest_portal, None);
+        assert_eq!(iscsi.guest_portal().to_string(), "127.0.0.1:3260");
+        assert_eq!(iscsi.tgt_control_port, 0);
+        assert_eq!(iscsi.iqn_prefix, "iqn.2010-10.org.m2");
+        assert_eq!(iscsi.tgtadm, "/usr/sbin/tgtadm");
+        assert_eq!(iscsi.tgtadm_timeout, 30);
+        assert_eq!(iscsi.ceph_user, None);
+        assert_eq!(iscsi.ceph_conf, None);
         assert_eq!(c.check_provision_state_interval, 60);
         assert_eq!(c.sync_local_state_interval, 180);
         assert_eq!(c.graceful_shutdown_timeout, 60);
@@ -1936,9 +2733,12 @@ mod tests {
                 OptType::Seconds => "1.5".to_owned(),
                 OptType::Str(StrCheck::Url(_)) => "https://h:6385".to_owned(),
                 OptType::Str(StrCheck::DbConnection) => "mysql://h/db".to_owned(),
+                OptType::Str(StrCheck::AbsPath) => "/srv/x".to_owned(),
+                OptType::Str(StrCheck::IqnPrefix) => "iqn.2024-01.com.example".to_owned(),
                 OptType::Str(_) => "name".to_owned(),
                 OptType::List => "a, b".to_owned(),
                 OptType::IpAddr => "::1".to_owned(),
+                OptType::SocketAddr => "[::1]:3261".to_owned(),
                 OptType::Choice(names) => names[names.len() - 1].to_owned(),
             };
             let mut config = Config::default();
@@ -1965,7 +2765,19 @@ mod tests {
         }
         assert_eq!(
             seen_sections,
-            ["DEFAULT", "api", "conductor", "database", "fake"]
+            [
+                "DEFAULT",
+                "api",
+                "conductor",
+                "ipmi",
+                "pxe",
+                "database",
+                "fake",
+                "ceph",
+                "iscsi",
+                "keystone_authtoken",
+                "oslo_policy"
+            ]
         );
         for kind in InterfaceKind::ALL {
             for key in [
@@ -2022,7 +2834,17 @@ mod tests {
         assert!(sample.contains("\n#conductor_group =\n"));
         assert!(sample.contains("\n#host = localhost\n"));
         assert!(sample.contains("# (string value, one of: noauth, keystone) default: noauth\n"));
-        for section in ["[DEFAULT]", "[api]", "[conductor]", "[database]", "[fake]"] {
+        for section in [
+            "[DEFAULT]",
+            "[api]",
+            "[conductor]",
+            "[database]",
+            "[fake]",
+            "[ceph]",
+            "[iscsi]",
+            "[keystone_authtoken]",
+            "[oslo_policy]",
+        ] {
             assert_eq!(sample.matches(&format!("\n{section}\n")).count(), 1);
         }
     }
@@ -2041,6 +2863,7 @@ mod tests {
              transport_url = \"rabbit://guest:guest@127.0.0.1:5672/\"\n\
              auth_strategy = keystone\n\
              rpc_transport = amqp\n\
+             default_portgroup_mode = 802.3ad\n\
              \n\
              [api]\r\n\
              host_ip = ::1\r\n\
@@ -2056,8 +2879,13 @@ mod tests {
              [database]\n\
              connection = mysql+pymysql://m2:secret@db/m2?charset=utf8\n\
              max_pool_size = 7\n\
-             [pxe]\n\
+             [oslo_messaging_rabbit]\n\
              anything = goes\n\
+             [keystone_authtoken]\n\
+             auth_url = http://keystone:5000\n\
+             username = m2\n\
+             password = x\n\
+             project_name = service\n\
              [DEFAULT]\n\
              default_deploy_interface =\n",
         )
@@ -2075,6 +2903,7 @@ mod tests {
         );
         assert_eq!(d.auth_strategy, AuthStrategy::Keystone);
         assert_eq!(d.rpc_transport, RpcTransport::Amqp);
+        assert_eq!(d.default_portgroup_mode, "802.3ad");
         assert_eq!(config.api.host_ip, "::1".parse::<IpAddr>().unwrap());
         assert_eq!(config.api.port, 8081);
         assert_eq!(
@@ -2091,6 +2920,170 @@ mod tests {
             config.database.url(Path::new("/x")).unwrap(),
             "mysql://m2:secret@db/m2?charset=utf8"
         );
+    }
+
+    #[test]
+    fn keystone_authtoken_and_policy() {
+        let config = parse(
+            "[DEFAULT]\n\
+             auth_strategy = keystone\n\
+             rbac_service_project_name = services\n\
+             [keystone_authtoken]\n\
+             www_authenticate_uri = https://keystone.example.com:5000\n\
+             auth_type = password\n\
+             auth_url = http://keystone.internal:5000/v3\n\
+             username = ironic\n\
+             password = s3cret\n\
+             project_name = service\n\
+             user_domain_name = Default\n\
+             project_domain_id = default\n\
+             token_cache_time = 60\n\
+             [oslo_policy]\n\
+             policy_file = /etc/m2/policy.yaml\n",
+        )
+        .unwrap();
+        let k = &config.keystone_authtoken;
+        assert_eq!(config.default.auth_strategy, AuthStrategy::Keystone);
+        assert_eq!(config.default.rbac_service_project_name, "services");
+        assert_eq!(k.public_uri(), Some("https://keystone.example.com:5000"));
+        assert_eq!(
+            k.auth_url.as_deref(),
+            Some("http://keystone.internal:5000/v3")
+        );
+        assert_eq!(k.username.as_deref(), Some("ironic"));
+        assert_eq!(k.password.as_deref(), Some("s3cret"));
+        assert_eq!(k.user_domain_name.as_deref(), Some("Default"));
+        assert_eq!(k.project_domain_id.as_deref(), Some("default"));
+        assert_eq!(k.token_cache_time, 60);
+        assert_eq!(k.http_request_max_retries, 3);
+        assert!(!format!("{config:?}").contains("s3cret"));
+        assert_eq!(
+            config.oslo_policy.policy_file.as_deref(),
+            Some(Path::new("/etc/m2/policy.yaml"))
+        );
+
+        // Defaults: noauth, nothing required.
+        let d = Config::default();
+        assert_eq!(d.keystone_authtoken.token_cache_time, 300);
+        assert_eq!(d.keystone_authtoken.public_uri(), None);
+        assert_eq!(d.default.rbac_service_project_name, "service");
+        // The deprecated auth_uri, then auth_url, name Keystone to clients.
+        let k = parse("[keystone_authtoken]\nauth_uri = http://a:5000\nauth_url = http://b:5000\n")
+            .unwrap()
+            .keystone_authtoken;
+        assert_eq!(k.public_uri(), Some("http://a:5000"));
+
+        // keystone needs a service user.
+        assert_eq!(
+            err("[DEFAULT]\nauth_strategy = keystone\n"),
+            "m2.conf: [keystone_authtoken] auth_url: invalid value \"\": \
+             expected a value, as [DEFAULT] auth_strategy is keystone"
+        );
+        assert_eq!(
+            err("[keystone_authtoken]\nauth_type = token\n"),
+            "m2.conf: [keystone_authtoken] auth_type: invalid value \"token\": \
+             expected one of: password, v3password"
+        );
+        assert_eq!(
+            err("[oslo_policy]\npolicy_file = policy.yaml\n"),
+            "m2.conf: [oslo_policy] policy_file: invalid value \"policy.yaml\": \
+             expected an absolute path"
+        );
+        // What devstack and ironic.conf add for keystonemiddleware loads, unused.
+        assert_eq!(
+            parse(
+                "[keystone_authtoken]\nmemcached_servers = localhost:11211\ninterface = public\n"
+            )
+            .unwrap(),
+            Config::default()
+        );
+        assert_eq!(
+            err("[keystone_authtoken]\ndelay_auth_decision = true\n"),
+            "m2.conf: [keystone_authtoken] delay_auth_decision: unknown option"
+        );
+    }
+
+    #[test]
+    fn ceph_and_iscsi() {
+        let config = parse(
+            "[ceph]\n\
+             conffile = /srv/ceph/ceph.conf\n\
+             client_id = deployer\n\
+             keyring = /srv/ceph/deployer.keyring\n\
+             images_pool = images\n\
+             disks_pool = disks\n\
+             op_timeout = 0\n\
+             [iscsi]\n\
+             portal = 0.0.0.0:3260\n\
+             guest_portal = 10.0.2.2:3260\n\
+             tgt_control_port = 7\n\
+             iqn_prefix = iqn.2024-02.com.example:rack-1\n\
+             ceph_user = tgt\n\
+             ceph_conf = /etc/ceph/tgt.conf\n",
+        )
+        .unwrap();
+        assert_eq!(config.ceph.conffile, Path::new("/srv/ceph/ceph.conf"));
+        assert_eq!(config.ceph.client_name(), "client.deployer");
+        assert_eq!(
+            config.ceph.keyring.as_deref(),
+            Some(Path::new("/srv/ceph/deployer.keyring"))
+        );
+        assert_eq!(config.ceph.images_pool, "images");
+        assert_eq!(config.ceph.disks_pool, "disks");
+        assert_eq!(config.ceph.op_timeout, 0);
+        assert_eq!(config.iscsi.portal.to_string(), "0.0.0.0:3260");
+        assert_eq!(config.iscsi.guest_portal().to_string(), "10.0.2.2:3260");
+        assert_eq!(config.iscsi.tgt_control_port, 7);
+        assert_eq!(config.iscsi.iqn_prefix, "iqn.2024-02.com.example:rack-1");
+        assert_eq!(config.iscsi.ceph_user.as_deref(), Some("tgt"));
+        assert_eq!(
+            config.iscsi.ceph_conf.as_deref(),
+            Some(Path::new("/etc/ceph/tgt.conf"))
+        );
+
+        for prefix in ["iqn.2010-10.org.m2", "iqn.2001-04.com.example:a.b-c"] {
+            assert!(parse(&format!("[iscsi]\niqn_prefix = {prefix}\n")).is_ok());
+        }
+        for prefix in [
+            "IQN.2010-10.org.m2",
+            "iqn.2010-10.Org.m2",
+            "iqn.10-10.org.m2",
+            "eui.02004567A425678D",
+            "iqn.2010-10.org.m2:",
+            "iqn.2010-10.org m2",
+        ] {
+            assert!(
+                err(&format!("[iscsi]\niqn_prefix = {prefix}\n"))
+                    .contains("expected an iSCSI name prefix"),
+                "{prefix}"
+            );
+        }
+        assert_eq!(
+            err("[ceph]\ndisks_pool = a/b\n"),
+            "m2.conf: [ceph] disks_pool: invalid value \"a/b\": \
+             expected a name without whitespace or any of / @ , ; ="
+        );
+        assert_eq!(
+            err("[ceph]\nconffile = ceph.conf\n"),
+            "m2.conf: [ceph] conffile: invalid value \"ceph.conf\": \
+             expected an absolute path"
+        );
+        assert_eq!(
+            err("[iscsi]\nportal = 127.0.0.1\n"),
+            "m2.conf: [iscsi] portal: invalid value \"127.0.0.1\": \
+             expected an address and port (192.0.2.1:3260 or [2001:db8::1]:3260)"
+        );
+        // tgtd cannot take these paths in its LUN options.
+        assert!(
+            err("[ceph]\nconffile = /a;b/ceph.conf\n")
+                .starts_with("m2.conf: [ceph] conffile: invalid value \"/a;b/ceph.conf\"")
+        );
+        assert!(
+            err("[iscsi]\nceph_conf = /a,b\n")
+                .starts_with("m2.conf: [iscsi] ceph_conf: invalid value \"/a,b\"")
+        );
+        // A conffile with ';' is fine when tgtd reads another one.
+        assert!(parse("[ceph]\nconffile = /a;b\n[iscsi]\nceph_conf = /c\n").is_ok());
     }
 
     #[test]

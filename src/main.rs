@@ -63,6 +63,29 @@ enum Command {
     SampleConfig,
     /// Prints the OpenAPI document of the API (kept in api-ref/openapi.json).
     Openapi,
+    /// Creates an image on an m2 API and uploads a raw or qcow2 file into it, showing
+    /// progress; prints the stored image.
+    ImageUpload {
+        /// The m2 API, e.g. http://127.0.0.1:6385.
+        #[arg(long, env = "OS_ENDPOINT")]
+        endpoint: String,
+        /// A Keystone token, when the API requires one.
+        #[arg(long, env = "OS_TOKEN")]
+        token: Option<String>,
+        /// Name of the image.
+        #[arg(long)]
+        name: Option<String>,
+        /// public, private or shared.
+        #[arg(long)]
+        visibility: Option<String>,
+        /// raw or qcow2 (checked against the data; detected when omitted).
+        #[arg(long)]
+        disk_format: Option<String>,
+        /// The file to upload.
+        file: PathBuf,
+    },
+    /// Prints the default policy rules as a policy.yaml ([oslo_policy] policy_file).
+    PolicyDefaults,
 }
 
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
@@ -86,6 +109,10 @@ fn main() -> std::process::ExitCode {
             print!("{}", config::sample_config());
             return std::process::ExitCode::SUCCESS;
         }
+        Command::PolicyDefaults => {
+            print!("{}", m2::auth::Policy::defaults("service").to_yaml());
+            return std::process::ExitCode::SUCCESS;
+        }
         Command::Openapi => {
             return match m2::api::openapi::document().to_pretty_json() {
                 Ok(doc) => {
@@ -94,6 +121,35 @@ fn main() -> std::process::ExitCode {
                 }
                 Err(e) => {
                     eprintln!("m2: cannot render the OpenAPI document: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        Command::ImageUpload {
+            endpoint,
+            token,
+            name,
+            visibility,
+            disk_format,
+            file,
+        } => {
+            let upload = m2::client::Upload {
+                endpoint: &endpoint,
+                token: token.as_deref(),
+                file: &file,
+                name: name.as_deref(),
+                visibility: visibility.as_deref(),
+                disk_format: disk_format.as_deref(),
+            };
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(m2::client::image_upload(upload)));
+            return match result {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("m2: {e:#}");
                     std::process::ExitCode::FAILURE
                 }
             };
@@ -205,8 +261,9 @@ async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
             }
             let db = startup::database_with_retry(&config, &data_dir).await?;
             startup::check_schema(&db).await?;
-            let registry = Arc::new(m2::drivers::Registry::builtin(&config));
-            let service = startup::conductor(config.clone(), db, registry).await?;
+            let services = Arc::new(m2::drivers::m2::M2Services::new(&config, db.clone()));
+            let registry = Arc::new(m2::drivers::Registry::builtin(&config, services.clone()));
+            let service = startup::conductor(config.clone(), db, registry, services).await?;
             tracing::info!(host = %config.default.host, "m2 conductor started");
             println!("m2 conductor {} started", config.default.host);
             terminated().await;
@@ -220,6 +277,9 @@ async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
             tracing::info!("database schema is up to date");
             Ok(())
         }
-        Command::SampleConfig | Command::Openapi => Ok(()),
+        Command::SampleConfig
+        | Command::Openapi
+        | Command::PolicyDefaults
+        | Command::ImageUpload { .. } => Ok(()),
     }
 }

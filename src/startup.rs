@@ -7,16 +7,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{NormalizePath, from_fn};
 use actix_web::{App, HttpServer, web};
 use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 
 use crate::api::{self, AppState};
+use crate::auth::Auth;
 use crate::conductor::Conductor;
 use crate::config::{Config, RpcTransport};
 use crate::drivers::Registry;
+use crate::drivers::m2::M2Services;
 use crate::hash_ring::RingCache;
+use crate::images::ImageCatalog;
 use crate::rpc::amqp::{AmqpClient, AmqpServer};
 use crate::rpc::local::LocalTransport;
 use crate::rpc::{Handler, Transport};
@@ -87,7 +90,14 @@ impl Application {
         registry: Arc<Registry>,
         rpc: Arc<dyn Transport>,
         ring: Arc<RingCache>,
+        images: Arc<ImageCatalog>,
     ) -> anyhow::Result<Application> {
+        let auth = Arc::new(Auth::from_config(&config)?);
+        if auth.checks_tokens() {
+            tracing::info!("API callers are authenticated by Keystone");
+        } else {
+            tracing::warn!("auth_strategy = noauth: every API caller is an administrator");
+        }
         let listener = TcpListener::bind(config.api.bind_address())?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
@@ -95,7 +105,9 @@ impl Application {
             rpc,
             ring,
             registry,
+            images,
             public_endpoint: config.api.public_endpoint.clone(),
+            auth,
             config: config.clone(),
         });
         let max_body = config.api.max_body_size;
@@ -103,9 +115,12 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body))
+                .wrap(from_fn(api::middleware::authenticate))
                 .wrap(from_fn(api::middleware::ironic_api))
-                // Clients write collection URLs with and without a trailing slash.
-                .wrap(actix_web::middleware::NormalizePath::trim())
+                // Clients ask for `/v1/ports/?address=...` (python-ironicclient puts
+                // every filtered list there) and follow the `/v1/chassis/` links of
+                // the v1 document; Ironic serves both like the paths without the slash.
+                .wrap(NormalizePath::trim())
                 .configure(api::configure)
                 .default_service(web::to(api::error::path_not_found))
         })
@@ -169,9 +184,11 @@ pub async fn conductor(
     config: Arc<Config>,
     db: DatabaseConnection,
     registry: Arc<Registry>,
+    services: Arc<M2Services>,
 ) -> anyhow::Result<ConductorService> {
-    let conductor = Arc::new(Conductor::new(db, registry, config.clone()));
+    let conductor = Arc::new(Conductor::new(db, registry, config.clone(), services));
     conductor.start().await?;
+    crate::drivers::ipxe::write_tftp_script(&config)?;
     let server = match config.default.rpc_transport {
         RpcTransport::None => {
             conductor.serve().await?;
@@ -230,11 +247,19 @@ pub async fn standalone(
     db: DatabaseConnection,
 ) -> anyhow::Result<(Application, ConductorService, Option<AmqpClient>)> {
     crate::db::migrate(&db).await?;
-    let registry = Arc::new(Registry::builtin(&config));
-    let service = conductor(config.clone(), db.clone(), registry.clone()).await?;
+    let services = Arc::new(M2Services::new(&config, db.clone()));
+    let registry = Arc::new(Registry::builtin(&config, services.clone()));
+    let service = conductor(
+        config.clone(),
+        db.clone(),
+        registry.clone(),
+        services.clone(),
+    )
+    .await?;
+    services.images.recover_interrupted().await?;
     let ring = Arc::new(ring_cache(&config, &db));
     let (rpc, client) = transport(&config, &db, &ring, Some(&service.conductor))?;
-    let app = Application::build(config, db, registry, rpc, ring)?;
+    let app = Application::build(config, db, registry, rpc, ring, services.images.clone())?;
     Ok((app, service, client))
 }
 
@@ -244,9 +269,11 @@ pub async fn api(
     config: Arc<Config>,
     db: DatabaseConnection,
 ) -> anyhow::Result<(Application, Option<AmqpClient>)> {
-    let registry = Arc::new(Registry::builtin(&config));
+    let services = Arc::new(M2Services::new(&config, db.clone()));
+    let registry = Arc::new(Registry::builtin(&config, services.clone()));
+    services.images.recover_interrupted().await?;
     let ring = Arc::new(ring_cache(&config, &db));
     let (rpc, client) = transport(&config, &db, &ring, None)?;
-    let app = Application::build(config, db, registry, rpc, ring)?;
+    let app = Application::build(config, db, registry, rpc, ring, services.images.clone())?;
     Ok((app, client))
 }

@@ -1,6 +1,6 @@
 //! m2 as separate processes: `m2 api` and several `m2 conductor`, talking through a
 //! RabbitMQ node, sharing a PostgreSQL database, both private to the test (see
-//! `common::services`). Covers the distribution of nodes over conductors, take-over
+//! `common::backends`). Covers the distribution of nodes over conductors, take-over
 //! when a conductor dies or stops, and broker and database faults.
 //!
 //! Each test skips (loudly; fails in CI) when RabbitMQ or PostgreSQL is not
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::services::{Postgres, RabbitMq, signal};
+use common::backends::{Postgres, RabbitMq, signal};
 use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -234,11 +234,12 @@ impl Schema {
 
     /// `additionalProperties: false`.
     pub fn no_extra(&self, obj: &Map<String, Value>, allowed: &[&str]) -> Result<(), Error> {
-        let extra: Vec<String> = obj
+        let mut names: Vec<&String> = obj
             .keys()
             .filter(|k| !allowed.contains(&k.as_str()))
-            .map(|k| py_str(k))
             .collect();
+        names.sort();
+        let extra: Vec<String> = names.into_iter().map(|k| py_str(k)).collect();
         match extra.len() {
             0 => Ok(()),
             1 => Err(self.err(format!(
@@ -305,13 +306,39 @@ impl Schema {
         }
     }
 
+    /// `pattern` of a string (other types pass, as in jsonschema); `shown` is the
+    /// pattern as the message prints it.
+    pub fn pattern(&self, v: &Value, shown: &str, ok: fn(&str) -> bool) -> Result<(), Error> {
+        match v.as_str() {
+            Some(s) if !ok(s) => {
+                Err(self.err(format!("{} does not match {}", py_repr(v), py_str(shown))))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `minimum` of an integer (other types pass).
+    pub fn minimum(&self, v: &Value, min: i64) -> Result<(), Error> {
+        match v.as_i64() {
+            Some(n) if n < min => {
+                Err(self.err(format!("{} is less than the minimum of {min}", py_repr(v))))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// A trait name: `CUSTOM_` plus upper-case letters, digits and underscores, or a
     /// standard trait (checked by its os-traits namespace).
     pub fn trait_name(&self, v: &Value) -> Result<(), Error> {
         self.types(v, &[Ty::Str])?;
         self.non_empty(v)?;
         self.max_len(v, 255)?;
-        let s = v.as_str().unwrap_or_default();
+        self.trait_any_of(v)
+    }
+
+    /// The `anyOf` part of a trait name's schema alone (custom pattern or standard name).
+    pub fn trait_any_of(&self, v: &Value) -> Result<(), Error> {
+        let Some(s) = v.as_str() else { return Ok(()) };
         if is_custom_trait(s) || is_standard_trait(s) {
             Ok(())
         } else {
@@ -323,18 +350,74 @@ impl Schema {
         }
     }
 
-    /// `{"anyOf": [uuid, name]}` (a node identifier).
+    /// `{"anyOf": [uuid, name]}` (a node identifier). The root cause jsonschema names is
+    /// the first alternative's complaint.
     pub fn uuid_or_name(&self, v: &Value) -> Result<(), Error> {
         let ok = v
             .as_str()
             .is_some_and(|s| common::is_uuid_like(s) || is_logical_name(s));
         if ok {
-            Ok(())
+            return Ok(());
+        }
+        let cause = if v.is_string() {
+            format!("{} is not a 'uuid'", py_repr(v))
         } else {
-            Err(self.err(format!(
-                "{} is not valid under any of the given schemas",
-                py_repr(v)
-            )))
+            format!("{} is not of type 'string'", py_repr(v))
+        };
+        Err(self.err(format!(
+            "{} is not valid under any of the given schemas. Possible root cause: {cause}",
+            py_repr(v)
+        )))
+    }
+}
+
+/// How jsonschema ranks one error against another when it reports only the best one:
+/// shallower errors first, then errors of keywords other than `anyOf`/`oneOf`, then
+/// errors whose instance is not of the schema's type (or whose schema names no type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Rank(std::cmp::Reverse<usize>, bool, bool);
+
+/// Collects the errors of a document checked keyword by keyword, in the order
+/// jsonschema visits them, and keeps the one it would report.
+#[derive(Debug, Default)]
+pub struct Best {
+    found: Option<(Rank, Error)>,
+}
+
+impl Best {
+    pub fn new() -> Best {
+        Best::default()
+    }
+
+    fn keep(&mut self, rank: Rank, r: Result<(), Error>) -> &mut Self {
+        if let Err(e) = r
+            && self.found.as_ref().is_none_or(|(best, _)| rank > *best)
+        {
+            self.found = Some((rank, e));
+        }
+        self
+    }
+
+    /// A keyword at `depth` (0 for the document) whose instance has the schema's type.
+    pub fn at(&mut self, depth: usize, r: Result<(), Error>) -> &mut Self {
+        self.keep(Rank(std::cmp::Reverse(depth), true, false), r)
+    }
+
+    /// A `type` keyword, or an `enum` in a schema that names no type.
+    pub fn ty(&mut self, depth: usize, r: Result<(), Error>) -> &mut Self {
+        self.keep(Rank(std::cmp::Reverse(depth), true, true), r)
+    }
+
+    /// An `anyOf` keyword.
+    pub fn any_of(&mut self, depth: usize, r: Result<(), Error>) -> &mut Self {
+        self.keep(Rank(std::cmp::Reverse(depth), false, false), r)
+    }
+
+    /// The error jsonschema reports, if any.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        match self.found.take() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
         }
     }
 }
@@ -380,19 +463,60 @@ pub fn is_mac(s: &str) -> bool {
             .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// A comma-separated query list as Ironic reads it: trimmed, lower-cased, without
+/// empty items or repeats, in the caller's order.
+pub fn string_list(raw: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in raw.split(',') {
+        let item = item.trim().to_lowercase();
+        if !item.is_empty() && !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
 /// The `fields` query parameter of resources that check it against a fixed list
 /// (Ironic's query schema), keeping the caller's order.
 pub fn fields(raw: Option<&String>, valid: &[&str]) -> Result<Option<Vec<String>>, Error> {
     let Some(raw) = raw else { return Ok(None) };
-    let list: Vec<String> = raw
-        .split(',')
-        .map(|f| f.trim().to_owned())
-        .filter(|f| !f.is_empty())
-        .collect();
+    let list = string_list(raw);
     for f in &list {
         Schema::PLAIN.one_of(&Value::String(f.clone()), valid)?;
     }
     Ok(Some(list))
+}
+
+/// An integer query parameter (`limit`): `Expected an integer for limit: x` otherwise.
+pub fn integer(name: &str, raw: Option<&String>) -> Result<Option<i64>, Error> {
+    raw.map(|s| {
+        s.trim()
+            .parse::<i64>()
+            .map_err(|_| Error::invalid(format!("Expected an integer for {name}: {s}")))
+    })
+    .transpose()
+}
+
+/// Ironic's page size: the configured maximum when absent, at most that maximum, and
+/// `Limit must be positive` for zero or less.
+pub fn limit(raw: Option<i64>, max_limit: u64) -> Result<u64, Error> {
+    match raw {
+        None => Ok(max_limit),
+        Some(n) if n <= 0 => Err(Error::invalid("Limit must be positive")),
+        Some(n) => Ok((n as u64).min(max_limit)),
+    }
+}
+
+/// A boolean query parameter as Ironic's `args.boolean` reads it.
+pub fn boolean(name: &str, raw: &str) -> Result<bool, Error> {
+    match raw.to_ascii_lowercase().as_str() {
+        "1" | "t" | "true" | "on" | "y" | "yes" => Ok(true),
+        "0" | "f" | "false" | "off" | "n" | "no" => Ok(false),
+        _ => Err(Error::invalid(format!(
+            "Invalid {name}: Unrecognized value '{raw}', acceptable values are: '0', '1', \
+             'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'"
+        ))),
+    }
 }
 
 /// Keeps the requested `fields` of a rendered resource, plus `links`, in the resource's
@@ -408,28 +532,86 @@ pub fn keep(obj: Map<String, Value>, fields: Option<&[String]>) -> Value {
     }
 }
 
+/// The schema a JSON patch document is checked against. Ironic has two: the request
+/// body schemas of the newer resources, and the older `args.patch` validator, which
+/// also restricts the path's characters and reports as "Schema error for patch".
+#[derive(Debug, Clone, Copy)]
+pub struct PatchSchema {
+    pub schema: Schema,
+    /// `op` is declared `{"type": "string", "enum": [...]}` rather than a bare enum.
+    pub typed_op: bool,
+    /// Paths must match `^(/[\w-]+)+$`.
+    pub strict_path: bool,
+    /// Types a `value` may have; empty for any.
+    pub value_types: &'static [Ty],
+}
+
+impl PatchSchema {
+    /// Ironic's `args.patch`.
+    pub const ARGS: PatchSchema = PatchSchema {
+        schema: Schema::of("patch"),
+        typed_op: true,
+        strict_path: true,
+        value_types: &[],
+    };
+}
+
+/// `^(/[\w-]+)+$` (word characters as Python's `re` has them for ASCII).
+fn is_strict_path(p: &str) -> bool {
+    let Some(rest) = p.strip_prefix('/') else {
+        return false;
+    };
+    rest.split('/').all(|seg| {
+        !seg.is_empty()
+            && seg
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    })
+}
+
 /// Checks the shape of a JSON patch document the way Ironic's patch schema does, and
 /// returns its operations.
-pub fn patch_ops(body: &[u8], schema: Schema, value_types: &[Ty]) -> Result<Vec<Value>, Error> {
+pub fn patch_ops(body: &[u8], ps: PatchSchema) -> Result<Vec<Value>, Error> {
+    let schema = ps.schema;
     let doc = common::parse_value(body)?;
     schema.types(&doc, &[Ty::Arr])?;
     let ops = doc.as_array().cloned().unwrap_or_default();
+    let mut best = Best::new();
     for op in &ops {
-        schema.types(op, &[Ty::Obj])?;
-        let o = op.as_object().cloned().unwrap_or_default();
+        best.ty(1, schema.types(op, &[Ty::Obj]));
+        let Some(o) = op.as_object() else { continue };
         if let Some(kind) = o.get("op") {
-            schema.one_of(kind, &["add", "replace", "remove"])?;
+            if ps.typed_op {
+                best.ty(2, schema.types(kind, &[Ty::Str]));
+                if kind.is_string() {
+                    best.at(2, schema.one_of(kind, &["add", "replace", "remove"]));
+                }
+            } else {
+                best.ty(2, schema.one_of(kind, &["add", "replace", "remove"]));
+            }
         }
         if let Some(path) = o.get("path") {
-            schema.types(path, &[Ty::Str])?;
+            best.ty(2, schema.types(path, &[Ty::Str]));
+            if ps.strict_path {
+                best.at(2, schema.pattern(path, "^(/[\\w-]+)+$", is_strict_path));
+            }
         }
         if let Some(v) = o.get("value")
-            && !value_types.is_empty()
+            && !ps.value_types.is_empty()
         {
-            schema.types(v, value_types)?;
+            best.ty(2, schema.types(v, ps.value_types));
         }
-        schema.required(&o, &["op", "path"])?;
-        schema.no_extra(&o, &["op", "path", "value"])?;
+        if ps.strict_path {
+            best.at(1, schema.no_extra(o, &["op", "path", "value"]));
+            best.at(1, schema.required(o, &["op", "path"]));
+        } else {
+            best.at(1, schema.required(o, &["op", "path"]));
+            best.at(1, schema.no_extra(o, &["op", "path", "value"]));
+        }
+    }
+    best.finish()?;
+    for op in &ops {
+        let o = op.as_object().cloned().unwrap_or_default();
         let path = o.get("path").and_then(Value::as_str).unwrap_or_default();
         if !path.starts_with('/') || path.len() < 2 {
             return Err(Error::invalid(format!("Invalid patch path \"{path}\".")));
@@ -539,6 +721,136 @@ mod tests {
         assert!(s.trait_name(&json!("HW_CPU_X86_VMX")).is_ok());
         assert!(s.trait_name(&json!("gold")).is_err());
         assert!(s.trait_name(&json!("CUSTOM_")).is_err());
+    }
+
+    #[test]
+    fn best_error_is_the_one_jsonschema_reports() {
+        let s = Schema::PLAIN;
+        // A shallower error wins over a deeper one found first.
+        let mut b = Best::new();
+        b.ty(2, s.types(&json!(1), &[Ty::Str]))
+            .at(1, s.max_len(&json!("abc"), 2));
+        assert_eq!(
+            b.finish().unwrap_err().to_string(),
+            "Schema error: 'abc' is too long"
+        );
+        // At one depth, anyOf loses to other keywords, and type errors win.
+        let mut b = Best::new();
+        b.any_of(1, s.uuid_or_name(&json!("a b")))
+            .at(1, s.max_len(&json!("abc"), 2))
+            .ty(1, s.types(&json!(5), &[Ty::Obj]));
+        assert_eq!(
+            b.finish().unwrap_err().to_string(),
+            "Schema error: 5 is not of type 'object'"
+        );
+        // Among equals, the first found.
+        let mut b = Best::new();
+        b.at(1, s.max_len(&json!("abc"), 2))
+            .at(1, s.max_len(&json!("xyz"), 2));
+        assert!(b.finish().unwrap_err().to_string().contains("'abc'"));
+        assert!(Best::new().at(0, Ok(())).finish().is_ok());
+    }
+
+    #[test]
+    fn identifiers_and_paths() {
+        let s = Schema::PLAIN;
+        assert!(s.uuid_or_name(&json!("node-1")).is_ok());
+        assert!(
+            s.uuid_or_name(&json!("6d85703a-565d-469a-96ce-30b6de53079d"))
+                .is_ok()
+        );
+        assert_eq!(
+            s.uuid_or_name(&json!(5)).unwrap_err().to_string(),
+            "Schema error: 5 is not valid under any of the given schemas. Possible root \
+             cause: 5 is not of type 'string'"
+        );
+        assert!(is_strict_path("/steps/0/args"));
+        assert!(!is_strict_path("/extra/a.b"));
+        assert!(!is_strict_path("extra"));
+        assert!(!is_strict_path("/extra//x"));
+        assert_eq!(
+            s.pattern(&json!("/a b"), "^(/[\\w-]+)+$", is_strict_path)
+                .unwrap_err()
+                .to_string(),
+            "Schema error: '/a b' does not match '^(/[\\\\w-]+)+$'"
+        );
+        let mut m = Map::new();
+        m.insert("zz".into(), json!(1));
+        m.insert("aa".into(), json!(1));
+        assert_eq!(
+            s.no_extra(&m, &[]).unwrap_err().to_string(),
+            "Schema error: Additional properties are not allowed ('aa', 'zz' were unexpected)"
+        );
+    }
+
+    #[test]
+    fn query_values() {
+        assert_eq!(string_list(" UUID, name,,uuid"), vec!["uuid", "name"]);
+        assert_eq!(integer("limit", None).unwrap(), None);
+        assert_eq!(
+            integer("limit", Some(&"x".to_string()))
+                .unwrap_err()
+                .to_string(),
+            "Expected an integer for limit: x"
+        );
+        assert_eq!(limit(None, 1000).unwrap(), 1000);
+        assert_eq!(limit(Some(5000), 1000).unwrap(), 1000);
+        assert!(limit(Some(0), 1000).is_err());
+        assert!(boolean("detail", "Yes").unwrap());
+        assert!(boolean("detail", "maybe").is_err());
+    }
+
+    #[test]
+    fn patch_documents() {
+        let ops = patch_ops(
+            br#"[{"op": "replace", "path": "/name", "value": "x"}]"#,
+            PatchSchema::ARGS,
+        )
+        .unwrap();
+        assert_eq!(ops.len(), 1);
+        let e =
+            |body: &str, ps: PatchSchema| patch_ops(body.as_bytes(), ps).unwrap_err().to_string();
+        assert_eq!(
+            e(r#"{"op": "add"}"#, PatchSchema::ARGS),
+            "Schema error for patch: {'op': 'add'} is not of type 'array'"
+        );
+        // The operation's own keywords come before those of its members.
+        assert_eq!(
+            e(
+                r#"[{"op": "move", "path": "/a", "x": 1}]"#,
+                PatchSchema::ARGS
+            ),
+            "Schema error for patch: Additional properties are not allowed ('x' was unexpected)"
+        );
+        assert_eq!(
+            e(r#"[{"op": 1, "path": "/a"}]"#, PatchSchema::ARGS),
+            "Schema error for patch: 1 is not of type 'string'"
+        );
+        let plain = PatchSchema {
+            schema: Schema::PLAIN,
+            typed_op: false,
+            strict_path: false,
+            value_types: &[Ty::Str],
+        };
+        assert_eq!(
+            e(r#"[{"op": 1, "path": "/a"}]"#, plain),
+            "Schema error: 1 is not one of ['add', 'replace', 'remove']"
+        );
+        assert_eq!(
+            e(r#"[{"path": "/a", "value": 1}]"#, plain),
+            "Schema error: 'op' is a required property"
+        );
+        assert_eq!(
+            e(r#"[{"op": "add", "path": "/a", "value": 1}]"#, plain),
+            "Schema error: 1 is not of type 'string'"
+        );
+        assert_eq!(
+            e(
+                r#"[{"op": "add", "path": "/a.b", "value": 1}]"#,
+                PatchSchema::ARGS
+            ),
+            "Schema error for patch: '/a.b' does not match '^(/[\\\\w-]+)+$'"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::middleware::RequestId;
 use super::version::{ApiVersion, Feature};
+use crate::auth::{AuthContext, Policy};
 use crate::error::{Error, Result};
 
 /// What every handler needs to know about its request.
@@ -20,6 +21,10 @@ pub struct Ctx {
     pub base: String,
     /// The request id.
     pub request_id: String,
+    /// The caller, as authenticated by `middleware::authenticate`.
+    pub auth: std::sync::Arc<AuthContext>,
+    /// The policy the caller is checked against (see `api::access`).
+    pub policy: std::sync::Arc<Policy>,
 }
 
 impl Ctx {
@@ -69,8 +74,18 @@ impl FromRequest for Ctx {
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default();
-        let base = req
-            .app_data::<actix_web::web::Data<super::AppState>>()
+        let state = req.app_data::<actix_web::web::Data<super::AppState>>();
+        // Every route runs behind `middleware::authenticate`; a request that somehow
+        // did not gets a caller without roles, whom every policy check refuses.
+        let auth = req
+            .extensions()
+            .get::<std::sync::Arc<AuthContext>>()
+            .cloned()
+            .unwrap_or_else(|| std::sync::Arc::new(AuthContext::anonymous()));
+        let policy = state
+            .map(|s| s.auth.policy.clone())
+            .unwrap_or_else(|| std::sync::Arc::new(Policy::defaults("service")));
+        let base = state
             .and_then(|s| s.public_endpoint.clone())
             .unwrap_or_else(|| {
                 let info = req.connection_info();
@@ -80,6 +95,8 @@ impl FromRequest for Ctx {
             version,
             base: base.trim_end_matches('/').to_owned(),
             request_id,
+            auth,
+            policy,
         }))
     }
 }

@@ -74,6 +74,7 @@ async fn by_hostname(state: &AppState, hostname: &str) -> Result<ConductorRow> {
 }
 
 async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Reply {
+    ctx.authorize("baremetal:conductor:get")?;
     checks::require(&ctx, SINCE, false, TOO_OLD)?;
     let q = checks::query(
         &req,
@@ -142,6 +143,7 @@ async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Reply {
 }
 
 async fn show(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<String>) -> Reply {
+    ctx.authorize("baremetal:conductor:get")?;
     checks::require(&ctx, SINCE, false, TOO_OLD)?;
     let q = checks::query(&req, &["fields"])?;
     let fields = checks::fields(q.get("fields"), FIELDS)?;

@@ -106,6 +106,7 @@ fn too_old() -> Fail {
 }
 
 async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Reply {
+    ctx.authorize("baremetal:driver:get")?;
     let q = checks::query(&req, &["type", "detail", "fields"])?;
     let detail = q
         .get("detail")
@@ -142,6 +143,7 @@ async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Reply {
 }
 
 async fn show(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<String>) -> Reply {
+    ctx.authorize("baremetal:driver:get")?;
     let q = checks::query(&req, &["fields"])?;
     if q.contains_key("fields") {
         return Err(checks::not_acceptable());
@@ -156,7 +158,8 @@ async fn show(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<String>)
     Ok(HttpResponse::Ok().json(render(&state, &ctx, &name, hosts, true)))
 }
 
-async fn properties(state: State, req: HttpRequest, path: web::Path<String>) -> Reply {
+async fn properties(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<String>) -> Reply {
+    ctx.authorize("baremetal:driver:get_properties")?;
     checks::query(&req, &[])?;
     let name = path.into_inner();
     let unknown = || checks::not_found(format!("The driver '{name}' is unknown."));

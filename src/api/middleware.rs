@@ -1,5 +1,6 @@
-//! The one middleware every request passes: request id, tracing span, microversion
-//! negotiation and the version headers on every response.
+//! The middleware every request passes: request id, tracing span, microversion
+//! negotiation and the version headers on every response (`ironic_api`), then the
+//! caller's authentication (`authenticate`).
 
 use std::time::Instant;
 
@@ -13,6 +14,7 @@ use tracing::Instrument;
 
 use super::error::{fault_body, http_body};
 use super::version::{self, ApiVersion};
+use crate::auth::{self, AuthError};
 
 /// The request id of the current request, also stored in request extensions.
 #[derive(Debug, Clone)]
@@ -121,4 +123,59 @@ pub async fn ironic_api(
         )
     });
     Ok(res)
+}
+
+/// Authenticates the caller (see [`crate::auth`]) and stores its
+/// [`auth::AuthContext`] in the request's extensions for [`super::common::Ctx`]:
+/// noauth's administrator, the caller Keystone described, or, on a public route
+/// under keystone, an anonymous caller without roles. A missing or invalid token is
+/// a 401 with `WWW-Authenticate`, an unreachable Keystone a 503, both in Ironic's
+/// error body; the handler does not run.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req
+        .app_data::<actix_web::web::Data<super::AppState>>()
+        .cloned()
+    else {
+        return Err(actix_web::error::ErrorInternalServerError(
+            "the API state is missing",
+        ));
+    };
+    let caller = if auth::is_public_route(req.path()) {
+        Ok(state.auth.public_caller())
+    } else {
+        state
+            .auth
+            .authenticate(
+                header(&req, "x-auth-token").as_deref(),
+                header(&req, "x-service-token").as_deref(),
+            )
+            .await
+    };
+    match caller {
+        Ok(ctx) => {
+            tracing::debug!(caller = %ctx.describe(), "authenticated");
+            req.extensions_mut().insert(ctx);
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        Err(e) => {
+            let status = match e {
+                AuthError::Unauthenticated => StatusCode::UNAUTHORIZED,
+                AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            tracing::info!(status = status.as_u16(), error = %e, "request not authenticated");
+            let mut resp = HttpResponse::build(status);
+            resp.content_type("application/json");
+            if status == StatusCode::UNAUTHORIZED {
+                resp.insert_header(("WWW-Authenticate", state.auth.www_authenticate()));
+            }
+            let (req, _) = req.into_parts();
+            Ok(ServiceResponse::new(
+                req,
+                resp.body(fault_body(status.as_u16(), &e.to_string())),
+            ))
+        }
+    }
 }

@@ -2,12 +2,20 @@
 //! check the request, ask a conductor over RPC for anything that changes a node, and
 //! shape the response for the negotiated microversion.
 
+pub mod access;
+pub mod allocations;
+pub mod boot;
+pub mod chassis;
 pub mod checks;
 pub mod collection;
 pub mod common;
 pub mod conductors;
+pub mod deploy_templates;
 pub mod drivers;
 pub mod error;
+pub mod events;
+pub mod images;
+pub mod indicators;
 pub mod middleware;
 pub mod node_lock;
 pub mod node_states;
@@ -15,15 +23,20 @@ pub mod node_view;
 pub mod nodes;
 pub mod openapi;
 pub mod patch;
+pub mod portgroups;
 pub mod ports;
 pub mod root;
 pub mod version;
+pub mod volume;
+pub mod volume_connectors;
+pub mod volume_targets;
 
 use std::sync::Arc;
 
 use actix_web::web;
 use sea_orm::DatabaseConnection;
 
+use crate::auth::Auth;
 use crate::config::Config;
 use crate::drivers::Registry;
 use crate::hash_ring::RingCache;
@@ -37,8 +50,12 @@ pub struct AppState {
     pub ring: Arc<RingCache>,
     pub registry: Arc<Registry>,
     pub config: Arc<Config>,
+    /// The image library (its Ceph connection is made on first use).
+    pub images: Arc<crate::images::ImageCatalog>,
     /// Base URL for links when configured (`[api] public_endpoint`).
     pub public_endpoint: Option<String>,
+    /// Authentication of callers and the policy they are checked against.
+    pub auth: Arc<Auth>,
 }
 
 /// A resource whose unserved methods answer 405 in Ironic's format.
@@ -54,10 +71,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     conductors::configure(cfg);
     drivers::configure(cfg);
     ports::configure(cfg);
+    boot::configure(cfg);
+    images::configure(cfg);
+    portgroups::configure(cfg);
+    chassis::configure(cfg);
+    volume::configure(cfg);
+    volume_connectors::configure(cfg);
+    volume_targets::configure(cfg);
+    allocations::configure(cfg);
+    deploy_templates::configure(cfg);
+    events::configure(cfg);
+    indicators::configure(cfg);
 }
 
 /// OpenAPI documents of resource modules, merged into `openapi::document`.
 pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
     use utoipa::OpenApi;
-    vec![ports::Doc::openapi()]
+    vec![
+        ports::Doc::openapi(),
+        images::Doc::openapi(),
+        portgroups::Doc::openapi(),
+        chassis::Doc::openapi(),
+        volume::Doc::openapi(),
+        volume_connectors::Doc::openapi(),
+        volume_targets::Doc::openapi(),
+        allocations::Doc::openapi(),
+        deploy_templates::Doc::openapi(),
+        events::Doc::openapi(),
+        indicators::Doc::openapi(),
+    ]
 }

@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 
 const ATTEMPTS: u32 = 3;
 const RETRY: Duration = Duration::from_millis(100);
+/// How often a change computed from a record that changed before the reservation was
+/// taken is computed again.
+const STALE_RETRIES: u32 = 5;
 
 /// The reservation of one node, released on drop.
 pub struct NodeLock {
@@ -101,4 +104,27 @@ pub async fn with_lock<T>(
     let out = out?;
     released?;
     Ok(out)
+}
+
+/// Runs `attempt` again while it fails with [`Error::Stale`], a few times at most.
+///
+/// A change to a record beside a node (portgroup, volume connector or target) is
+/// computed from a read taken before the node's reservation; under the reservation the
+/// record is read again, and if it changed in between, the attempt answers `Stale` and
+/// the change is computed afresh.
+pub async fn retry_stale<T>(mut attempt: impl AsyncFnMut() -> Result<T>) -> Result<T> {
+    let mut retries = 0;
+    loop {
+        match attempt().await {
+            Err(Error::Stale(_)) if retries < STALE_RETRIES => retries += 1,
+            other => return other,
+        }
+    }
+}
+
+/// The node a record belongs to.
+pub async fn owner(state: &AppState, node_id: i64) -> Result<Node> {
+    nodes::by_id(&state.db, node_id)
+        .await?
+        .ok_or_else(|| Error::not_found("Node", node_id.to_string()))
 }

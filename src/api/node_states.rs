@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::common::{self, Ctx};
-use super::nodes::lookup;
+use super::nodes::lookup_for;
 use super::openapi::ErrorBody;
 use super::version::Feature;
 use super::{AppState, resource};
@@ -55,7 +55,7 @@ fn only_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(
 
 #[utoipa::path(get, path = "/v1/nodes/{node}/states", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "Power, provision and console state"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
 pub async fn states(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:get_states").await?;
     let mut out = Map::new();
     out.insert("console_enabled".into(), json!(n.console_enabled));
     out.insert("last_error".into(), json!(n.last_error));
@@ -108,7 +108,7 @@ pub async fn set_power(
             }
         }
     };
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:set_power_state").await?;
     state
         .rpc
         .call(Request::ChangePowerState {
@@ -148,7 +148,7 @@ pub async fn set_provision(
             "\"{target}\" is not a valid provision state target."
         ))
     })?;
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:set_provision_state").await?;
     let current: ProvisionState = n
         .provision_state
         .parse()
@@ -235,7 +235,7 @@ pub async fn set_provision(
 
 #[utoipa::path(get, path = "/v1/nodes/{node}/states/console", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "console_enabled and console_info"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
 pub async fn get_console(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:get_console").await?;
     let info = state.rpc.call(Request::GetConsole { node: n.uuid }).await?;
     Ok(HttpResponse::Ok().json(info))
 }
@@ -258,7 +258,7 @@ pub async fn set_console(
             ));
         }
     };
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:set_console_state").await?;
     state
         .rpc
         .call(Request::SetConsoleMode {
@@ -271,7 +271,7 @@ pub async fn set_console(
 
 #[utoipa::path(get, path = "/v1/nodes/{node}/validate", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "Per interface: result true or false and a reason"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
 pub async fn validate(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:validate").await?;
     let mut result = state.rpc.call(Request::Validate { node: n.uuid }).await?;
     if let Some(m) = result.as_object_mut() {
         m.remove("firmware");
@@ -310,7 +310,7 @@ pub async fn set_maintenance(
             }
         }
     };
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:set_maintenance").await?;
     let mut changes = Map::new();
     changes.insert("maintenance".into(), json!(true));
     changes.insert("maintenance_reason".into(), json!(reason));
@@ -327,7 +327,7 @@ pub async fn set_maintenance(
 
 #[utoipa::path(delete, path = "/v1/nodes/{node}/maintenance", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 202, description = "Maintenance mode off; reason and fault cleared"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn unset_maintenance(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:clear_maintenance").await?;
     let mut changes = Map::new();
     changes.insert("maintenance".into(), json!(false));
     changes.insert("maintenance_reason".into(), Value::Null);
@@ -344,7 +344,7 @@ pub async fn unset_maintenance(state: State, ctx: Ctx, path: NodePath) -> Result
 
 #[utoipa::path(get, path = "/v1/nodes/{node}/management/boot_device", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "boot_device and persistent"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
 pub async fn get_boot_device(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:get_boot_device").await?;
     Ok(HttpResponse::Ok().json(
         state
             .rpc
@@ -359,7 +359,7 @@ pub async fn supported_boot_devices(
     ctx: Ctx,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:get_boot_device").await?;
     Ok(HttpResponse::Ok().json(
         state
             .rpc
@@ -394,7 +394,7 @@ pub async fn set_boot_device(
             )));
         }
     };
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:set_boot_device").await?;
     state
         .rpc
         .call(Request::SetBootDevice {
@@ -418,7 +418,7 @@ pub async fn inject_nmi(
         let obj = common::parse_object(&body)?;
         only_keys(&obj, &[], "inject_nmi")?;
     }
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:inject_nmi").await?;
     state.rpc.call(Request::InjectNmi { node: n.uuid }).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -426,7 +426,7 @@ pub async fn inject_nmi(
 #[utoipa::path(get, path = "/v1/nodes/{node}/vifs", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "VIFs attached to the node (1.28)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
 pub async fn list_vifs(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     gate(&ctx, Feature::Vifs)?;
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:vif:list").await?;
     Ok(HttpResponse::Ok().json(state.rpc.call(Request::VifList { node: n.uuid }).await?))
 }
 
@@ -447,7 +447,7 @@ pub async fn attach_vif(
             ));
         }
     }
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:vif:attach").await?;
     state
         .rpc
         .call(Request::VifAttach {
@@ -466,7 +466,7 @@ pub async fn detach_vif(
 ) -> Result<HttpResponse> {
     gate(&ctx, Feature::Vifs)?;
     let (node, vif) = path.into_inner();
-    let n = lookup(&state, &ctx, &node).await?;
+    let n = lookup_for(&state, &ctx, &node, "baremetal:node:vif:detach").await?;
     state
         .rpc
         .call(Request::VifDetach {
@@ -500,7 +500,7 @@ const MAX_TRAITS: usize = 50;
 #[utoipa::path(get, path = "/v1/nodes/{node}/traits", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "Traits (1.37)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
 pub async fn list_traits(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     gate(&ctx, Feature::Traits)?;
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:traits:list").await?;
     let traits = crate::db::nodes::traits(&state.db, n.id).await?;
     Ok(HttpResponse::Ok().json(json!({ "traits": traits })))
 }
@@ -533,7 +533,7 @@ pub async fn set_traits(
             "A node may have at most {MAX_TRAITS} traits."
         )));
     }
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:traits:set").await?;
     state
         .rpc
         .call(Request::SetTraits {
@@ -554,7 +554,7 @@ pub async fn add_trait(
     gate(&ctx, Feature::Traits)?;
     let (node, t) = path.into_inner();
     check_trait(&t)?;
-    let n = lookup(&state, &ctx, &node).await?;
+    let n = lookup_for(&state, &ctx, &node, "baremetal:node:traits:set").await?;
     let current = crate::db::nodes::traits(&state.db, n.id).await?;
     if !current.contains(&t) && current.len() >= MAX_TRAITS {
         return Err(Error::invalid(format!(
@@ -575,7 +575,7 @@ pub async fn add_trait(
 #[utoipa::path(delete, path = "/v1/nodes/{node}/traits", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 204, description = "All traits removed"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn remove_traits(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     gate(&ctx, Feature::Traits)?;
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:traits:delete").await?;
     state
         .rpc
         .call(Request::RemoveTraits {
@@ -594,7 +594,7 @@ pub async fn remove_trait(
 ) -> Result<HttpResponse> {
     gate(&ctx, Feature::Traits)?;
     let (node, t) = path.into_inner();
-    let n = lookup(&state, &ctx, &node).await?;
+    let n = lookup_for(&state, &ctx, &node, "baremetal:node:traits:delete").await?;
     state
         .rpc
         .call(Request::RemoveTraits {
@@ -608,7 +608,7 @@ pub async fn remove_trait(
 #[utoipa::path(get, path = "/v1/nodes/{node}/bios", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "BIOS settings (1.40)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
 pub async fn list_bios(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
     gate(&ctx, Feature::Bios)?;
-    lookup(&state, &ctx, &path).await?;
+    lookup_for(&state, &ctx, &path, "baremetal:node:bios:get").await?;
     Ok(HttpResponse::Ok().json(json!({ "bios": [] })))
 }
 
@@ -620,7 +620,7 @@ pub async fn show_bios(
 ) -> Result<HttpResponse> {
     gate(&ctx, Feature::Bios)?;
     let (node, setting) = path.into_inner();
-    let n = lookup(&state, &ctx, &node).await?;
+    let n = lookup_for(&state, &ctx, &node, "baremetal:node:bios:get").await?;
     Err(Error::NotFound {
         kind: "BIOS setting".into(),
         id: format!("{setting} for node {}", n.uuid),

@@ -201,6 +201,7 @@ pub fn render(
             out.insert("volume".into(), sub_link(ctx, &n.uuid, "volume"));
         }
     }
+    ctx.redact_node_fields(n, &mut out);
     Value::Object(out)
 }
 

@@ -13,6 +13,7 @@ use super::version::{ApiVersion, Feature};
 use super::{AppState, resource};
 use crate::conductor::states::ProvisionState;
 use crate::config::InterfaceKind;
+use crate::db::allocations;
 use crate::db::node_fields::{self, Access};
 use crate::db::nodes::{self, ListOpts, Node, NodeFilter};
 use crate::error::{Error, Result};
@@ -72,6 +73,12 @@ pub async fn extras_for(
     } else {
         None
     };
+    let allocation_ids: Vec<i64> = list.iter().filter_map(|n| n.allocation_id).collect();
+    let allocations = if wants("allocation_uuid") && !allocation_ids.is_empty() {
+        allocations::uuids_by_id(&state.db, &allocation_ids).await?
+    } else {
+        HashMap::new()
+    };
     Ok(list
         .iter()
         .map(|n| Extras {
@@ -81,7 +88,7 @@ pub async fn extras_for(
                 .and_then(|r| r.owner_of(n))
                 .map(str::to_owned),
             chassis_uuid: n.chassis_id.and_then(|c| chassis.get(&c).cloned()),
-            allocation_uuid: None,
+            allocation_uuid: n.allocation_id.and_then(|a| allocations.get(&a).cloned()),
         })
         .collect())
 }
@@ -106,6 +113,14 @@ pub async fn lookup(state: &AppState, ctx: &Ctx, ident: &str) -> Result<Node> {
         return Err(Error::not_found("Node", ident));
     }
     nodes::get(&state.db, ident).await
+}
+
+/// Looks a node up and checks `rule` on it for the caller: 404 when the caller may
+/// not see the node, 403 when `rule` refuses (see `api::access`).
+pub async fn lookup_for(state: &AppState, ctx: &Ctx, ident: &str, rule: &str) -> Result<Node> {
+    let n = lookup(state, ctx, ident).await?;
+    ctx.authorize_node(rule, &n, ident)?;
+    Ok(n)
 }
 
 fn filter_from(ctx: &Ctx, q: &HashMap<String, String>) -> Result<NodeFilter> {
@@ -165,20 +180,30 @@ fn filter_from(ctx: &Ctx, q: &HashMap<String, String>) -> Result<NodeFilter> {
     Ok(f)
 }
 
-async fn list_nodes(
+/// The chassis a node list is limited to (`/v1/chassis/{uuid}/nodes`).
+#[derive(Debug, Clone, Copy)]
+pub struct ChassisScope<'a> {
+    pub id: i64,
+    pub uuid: &'a str,
+}
+
+/// A page of nodes, of one chassis when `chassis` is given.
+pub async fn list_nodes(
     state: &AppState,
     ctx: &Ctx,
     req: &HttpRequest,
     detail_path: bool,
+    chassis: Option<ChassisScope<'_>>,
 ) -> Result<HttpResponse> {
     let q = query(req)?;
     let detail_param = bool_param(&q, "detail")?;
     if detail_param.is_some() {
         gate(ctx, Feature::DetailQuery, "detail")?;
         if detail_path {
-            return Err(Error::invalid(
-                "The \"detail\" parameter can not be used on /v1/nodes/detail.",
-            ));
+            return Err(Error::invalid(format!(
+                "The \"detail\" parameter can not be used on {}.",
+                req.path()
+            )));
         }
     }
     let detail = detail_path || detail_param.unwrap_or(false);
@@ -193,7 +218,11 @@ async fn list_nodes(
     }
     let fields = common::parse_fields(fields_raw, &node_view::visible_fields(ctx.version))?;
     let mut filter = filter_from(ctx, &q)?;
-    if let Some(c) = q.get("chassis_uuid") {
+    // A project-scoped caller lists the nodes its project owns or leases.
+    filter.project = ctx.list_scope("node", filter.owner.as_deref())?;
+    if let Some(c) = chassis {
+        filter.chassis_id = Some(c.id);
+    } else if let Some(c) = q.get("chassis_uuid") {
         let uuid = common::canonical_uuid(c).ok_or_else(|| {
             Error::invalid(format!(
                 "Expected a UUID for chassis_uuid but received {c}."
@@ -230,11 +259,16 @@ async fn list_nodes(
     let mut body = Map::new();
     let count = items.len();
     body.insert("nodes".into(), Value::Array(items));
-    let path = if detail_path { "nodes/detail" } else { "nodes" };
+    let path = match (chassis, detail_path) {
+        (Some(c), false) => format!("chassis/{}/nodes", c.uuid),
+        (Some(c), true) => format!("chassis/{}/nodes/detail", c.uuid),
+        (None, false) => "nodes".to_owned(),
+        (None, true) => "nodes/detail".to_owned(),
+    };
     common::add_next(
         &mut body,
         ctx,
-        path,
+        &path,
         &page,
         &q,
         count,
@@ -245,12 +279,12 @@ async fn list_nodes(
 
 #[utoipa::path(get, path = "/v1/nodes", tag = "Nodes", params(super::openapi::VersionHeaders, ("fields" = Option<String>, Query, description = "Comma-separated fields to return (1.8)"), ("detail" = Option<bool>, Query, description = "Return full nodes (1.43)"), ("limit" = Option<u32>, Query, description = "Page size, at most [api] max_limit"), ("marker" = Option<String>, Query, description = "UUID of the last node of the previous page"), ("sort_key" = Option<String>, Query, description = "Field to sort by"), ("sort_dir" = Option<String>, Query, description = "asc or desc"), ("provision_state" = Option<String>, Query, description = "Filter"), ("maintenance" = Option<bool>, Query, description = "Filter"), ("associated" = Option<bool>, Query, description = "Filter: has an instance"), ("instance_uuid" = Option<String>, Query, description = "Filter"), ("driver" = Option<String>, Query, description = "Filter"), ("resource_class" = Option<String>, Query, description = "Filter (1.21)"), ("conductor_group" = Option<String>, Query, description = "Filter (1.46)"), ("fault" = Option<String>, Query, description = "Filter (1.42)"), ("owner" = Option<String>, Query, description = "Filter (1.50)"), ("lessee" = Option<String>, Query, description = "Filter (1.65)")), responses((status = 200, description = "A page of nodes, with a next link when the page is full"), (status = 400, description = "Invalid filter, field or page parameter", body = ErrorBody), (status = 406, description = "A parameter needs a newer microversion", body = ErrorBody)))]
 pub async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
-    list_nodes(&state, &ctx, &req, false).await
+    list_nodes(&state, &ctx, &req, false, None).await
 }
 
 #[utoipa::path(get, path = "/v1/nodes/detail", tag = "Nodes", params(super::openapi::VersionHeaders), responses((status = 200, description = "A page of nodes with every field; same filters as /v1/nodes")))]
 pub async fn list_detail(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpResponse> {
-    list_nodes(&state, &ctx, &req, true).await
+    list_nodes(&state, &ctx, &req, true, None).await
 }
 
 #[utoipa::path(get, path = "/v1/nodes/{node}", tag = "Nodes", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("fields" = Option<String>, Query, description = "Fields to return (1.8)")), responses((status = 200, description = "The node", body = super::openapi::NodeSchema), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
@@ -266,7 +300,7 @@ pub async fn show(
         gate(&ctx, Feature::FieldsSelector, "fields")?;
     }
     let fields = common::parse_fields(fields_raw, &node_view::visible_fields(ctx.version))?;
-    let n = lookup(&state, &ctx, &path).await?;
+    let n = lookup_for(&state, &ctx, &path, super::access::NODE_GET).await?;
     Ok(HttpResponse::Ok().json(render_one(&state, &ctx, &n, fields.as_deref()).await?))
 }
 
@@ -305,71 +339,6 @@ const CREATE_FIELDS: &[(&str, u16)] = &[
     ("lessee", 65),
     ("network_data", 66),
 ];
-
-/// A fresh node row with every default, before the client's values are applied.
-fn blank_node(uuid: String, driver: String, state: ProvisionState) -> Node {
-    let empty = || Value::Object(Map::new());
-    Node {
-        id: 0,
-        uuid,
-        name: None,
-        description: None,
-        chassis_id: None,
-        driver,
-        driver_info: empty(),
-        driver_internal_info: empty(),
-        properties: empty(),
-        extra: empty(),
-        instance_info: empty(),
-        instance_uuid: None,
-        power_state: None,
-        target_power_state: None,
-        provision_state: state.as_str().to_owned(),
-        target_provision_state: None,
-        provision_updated_at: None,
-        last_error: None,
-        maintenance: false,
-        maintenance_reason: None,
-        fault: None,
-        reservation: None,
-        conductor_affinity: None,
-        conductor_group: String::new(),
-        console_enabled: false,
-        inspection_started_at: None,
-        inspection_finished_at: None,
-        clean_step: empty(),
-        deploy_step: empty(),
-        raid_config: empty(),
-        target_raid_config: empty(),
-        network_data: empty(),
-        resource_class: None,
-        automated_clean: None,
-        protected: false,
-        protected_reason: None,
-        owner: None,
-        lessee: None,
-        retired: false,
-        retired_reason: None,
-        boot_mode: None,
-        secure_boot: None,
-        bios_interface: String::new(),
-        boot_interface: String::new(),
-        console_interface: String::new(),
-        deploy_interface: String::new(),
-        firmware_interface: String::new(),
-        inspect_interface: String::new(),
-        management_interface: String::new(),
-        network_interface: String::new(),
-        power_interface: String::new(),
-        raid_interface: String::new(),
-        rescue_interface: String::new(),
-        storage_interface: String::new(),
-        vendor_interface: String::new(),
-        created_at: chrono::Utc::now(),
-        updated_at: None,
-        allocation_id: None,
-    }
-}
 
 fn no_conductor(driver: &str, group: &str) -> Error {
     Error::invalid(format!(
@@ -424,7 +393,33 @@ fn schema_error(field: &str) -> Error {
 
 #[utoipa::path(post, path = "/v1/nodes", tag = "Nodes", params(super::openapi::VersionHeaders), request_body(content = super::openapi::NodeSchema, description = "driver is required; the writable fields of the negotiated version may be given"), responses((status = 201, description = "Created; new nodes start in enroll (available before 1.11)", body = super::openapi::NodeSchema), (status = 400, description = "Invalid input or driver not enabled", body = ErrorBody), (status = 409, description = "Name or UUID taken", body = ErrorBody)))]
 pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse> {
+    // A caller that may not create nodes in general may create nodes its own project
+    // owns (Ironic's project_admin_can_manage_own_nodes).
+    let own_project = if ctx.allowed("baremetal:node:create", &crate::auth::Target::new()) {
+        None
+    } else {
+        match &ctx.auth.project_id {
+            Some(p)
+                if ctx.allowed(
+                    "baremetal:node:create:self_owned_node",
+                    &crate::auth::Target::new(),
+                ) =>
+            {
+                Some(p.clone())
+            }
+            _ => return Err(crate::auth::policy::forbidden("baremetal:node:create")),
+        }
+    };
     let mut obj = common::parse_object(&body)?;
+    if let Some(project) = own_project {
+        match obj.get("owner") {
+            None | Some(Value::Null) => {
+                obj.insert("owner".into(), Value::String(project));
+            }
+            Some(Value::String(o)) if *o == project => {}
+            Some(_) => return Err(crate::auth::policy::forbidden("baremetal:node:create")),
+        }
+    }
     for key in obj.keys() {
         let allowed = CREATE_FIELDS
             .iter()
@@ -461,7 +456,7 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
     } else {
         ProvisionState::Available
     };
-    let mut n = blank_node(uuid, driver, initial);
+    let mut n = nodes::blank(uuid, driver, initial.as_str());
     if let Some(c) = obj.remove("chassis_uuid")
         && !c.is_null()
     {
@@ -732,12 +727,14 @@ pub async fn update(
         None => None,
     };
     let ops = common::parse_value(&body)?;
+    let rules = Ctx::node_patch_rules(&ops);
     // The changes are computed from a read of the node; the conductor writes them only
     // if the node still has the values they were computed from, otherwise they are
     // computed again from a fresh read.
     let mut attempt = 0;
     let n = loop {
         let n = lookup(&state, &ctx, &path).await?;
+        ctx.authorize_node_all(&rules, &n, &path)?;
         let (changes, base) = node_changes(&state, &ctx, &n, &ops, reset).await?;
         if changes.is_empty() {
             break n;
@@ -763,6 +760,14 @@ pub async fn update(
 #[utoipa::path(delete, path = "/v1/nodes/{node}", tag = "Nodes", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 204, description = "Deleted with its ports, portgroups and volume records"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse> {
     let n = lookup(&state, &ctx, &path).await?;
+    // An owner project's admin may delete its own nodes.
+    if let Err(e) = ctx.authorize_node("baremetal:node:delete", &n, &path) {
+        if e.status() != 403 {
+            return Err(e);
+        }
+        ctx.authorize_node("baremetal:node:delete:self_owned_node", &n, &path)
+            .map_err(|_| e)?;
+    }
     state
         .rpc
         .call(Request::DestroyNode {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::collection::{self, Body, ListQuery, Spec};
 use super::common::{self, Ctx};
-use super::node_lock::with_lock;
+use super::node_lock::{retry_stale, with_lock};
 use super::nodes::lookup;
 use super::patch;
 use super::version::Feature;
@@ -125,6 +125,29 @@ async fn find(state: &AppState, ident: &str) -> Result<Port> {
         .ok_or_else(|| Error::not_found("Port", ident))
 }
 
+/// The node a port or portgroup belongs to.
+pub async fn node_of(state: &AppState, node_id: i64) -> Result<Node> {
+    crate::db::nodes::by_id(&state.db, node_id)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("the node of id {node_id} is missing")))
+}
+
+/// A node named in a port or portgroup body: 400 when it does not exist or the caller
+/// may not see it.
+pub async fn body_node(state: &AppState, ctx: &Ctx, node_uuid: &str) -> Result<Node> {
+    let missing = || Error::invalid(format!("Node {node_uuid} could not be found."));
+    let node = super::nodes::lookup(state, ctx, node_uuid)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound { .. } => missing(),
+            other => other,
+        })?;
+    if !ctx.allowed(super::access::NODE_GET, &super::access::node_target(&node)) {
+        return Err(missing());
+    }
+    Ok(node)
+}
+
 /// A portgroup by UUID or name.
 pub async fn find_portgroup(state: &AppState, ident: &str) -> Result<Portgroup> {
     let found = match common::canonical_uuid(ident) {
@@ -205,11 +228,17 @@ async fn list_ports(
         ));
     }
     if let Some(n) = &node_ident {
-        filter.node_id = Some(lookup(state, ctx, n).await?.id);
+        let node = lookup(state, ctx, n).await?;
+        ctx.authorize_node(super::access::NODE_GET, &node, n)?;
+        filter.node_id = Some(node.id);
     }
     if let Some(g) = &group_ident {
-        filter.portgroup_id = Some(find_portgroup(state, g).await?.id);
+        let group = find_portgroup(state, g).await?;
+        let node = node_of(state, group.node_id).await?;
+        ctx.authorize_node_as(super::access::NODE_GET, &node, "Portgroup", g)?;
+        filter.portgroup_id = Some(group.id);
     }
+    filter.project = ctx.list_scope("port", None)?;
     if let Some(a) = lq.q.get("address") {
         filter.address = Some(collection::mac_arg("address", a)?);
     }
@@ -326,6 +355,8 @@ pub async fn show(
 ) -> Result<HttpResponse> {
     let fields = collection::show_fields(&ctx, &req, &SPEC)?;
     let p = find(&state, &path).await?;
+    let node = node_of(&state, p.node_id).await?;
+    ctx.authorize_node_as("baremetal:port:get", &node, "Port", &path)?;
     let n = names(&state, std::slice::from_ref(&p)).await?;
     Ok(HttpResponse::Ok().json(view(&ctx, &p, &n, fields.as_deref(), true)))
 }
@@ -419,15 +450,8 @@ async fn build(
         .remove("node_uuid")
         .ok_or_else(|| body.required("node_uuid"))?;
     let node_uuid = body.uuid("node_uuid", node_uuid)?;
-    let node = super::nodes::lookup(state, ctx, &node_uuid)
-        .await
-        .map_err(|e| match e {
-            // A node named in a body is a bad request, not a missing resource.
-            Error::NotFound { .. } => {
-                Error::invalid(format!("Node {node_uuid} could not be found."))
-            }
-            other => other,
-        })?;
+    // A node named in a body is a bad request, not a missing resource.
+    let node = body_node(state, ctx, &node_uuid).await?;
     p.node_id = node.id;
     if let Some(v) = doc.remove("extra") {
         p.extra = body.object(v)?;
@@ -508,6 +532,7 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
         updated_at: None,
     };
     let (p, node, _) = build(&state, &ctx, doc, blank).await?;
+    ctx.authorize_node("baremetal:port:create", &node, &node.uuid)?;
     let saved = with_lock(&state, &node, async |_| {
         ports::insert_port(&state.db, p).await
     })
@@ -568,14 +593,36 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse> {
     let ops = common::parse_value(&body)?;
-    let old = find(&state, &path).await?;
-    let n = names(&state, std::slice::from_ref(&old)).await?;
+    let saved = retry_stale(async || update_once(&state, &ctx, &path, &ops).await).await?;
+    let n = names(&state, std::slice::from_ref(&saved)).await?;
+    Ok(HttpResponse::Ok().json(view(&ctx, &saved, &n, None, true)))
+}
+
+/// The port as stored now, under the node's reservation; [`Error::Stale`] when it
+/// changed since `seen` was read (a VIF attached meanwhile, say).
+async fn reread(state: &AppState, locked: &Node, seen: &Port) -> Result<Port> {
+    let fresh = ports::port_by_uuid(&state.db, &seen.uuid)
+        .await?
+        .ok_or_else(|| Error::not_found("Port", seen.uuid.clone()))?;
+    if &fresh != seen || fresh.node_id != locked.id {
+        return Err(Error::Stale(locked.uuid.clone()));
+    }
+    Ok(fresh)
+}
+
+/// One attempt at a PATCH: computed from a read of the port, written only if the port
+/// is unchanged when the node's reservation is held.
+async fn update_once(state: &AppState, ctx: &Ctx, ident: &str, ops: &Value) -> Result<Port> {
+    let old = find(state, ident).await?;
+    let node = node_of(state, old.node_id).await?;
+    ctx.authorize_node_as("baremetal:port:update", &node, "Port", ident)?;
+    let n = names(state, std::slice::from_ref(&old)).await?;
     let node_uuid = n.nodes.get(&old.node_id).cloned().unwrap_or_default();
     let group_uuid = old.portgroup_id.and_then(|id| n.groups.get(&id).cloned());
     let mut doc = doc_of(&old, &node_uuid, group_uuid.as_deref());
     patch::apply(
         &mut doc,
-        &ops,
+        ops,
         |op| {
             if !PATCHABLE.contains(&op.root.as_str()) {
                 return Err(patch::not_patchable(op, PATCHABLE));
@@ -595,41 +642,45 @@ pub async fn update(
             _ => Value::Null,
         },
     )?;
-    let (new, new_node, _) = build(&state, &ctx, doc, old.clone()).await?;
+    let (new, new_node, _) = build(state, ctx, doc, old.clone()).await?;
     if new == old {
-        return Ok(HttpResponse::Ok().json(view(&ctx, &old, &n, None, true)));
+        return Ok(old);
     }
-    let old_node = lookup(&state, &ctx, &node_uuid).await?;
-    let saved = with_lock(&state, &old_node, async |locked| {
+    if new_node.id != old.node_id {
+        ctx.authorize_node("baremetal:port:update", &new_node, &new_node.uuid)?;
+    }
+    let old_node = lookup(state, ctx, &node_uuid).await?;
+    let saved = with_lock(state, &old_node, async |locked| {
+        reread(state, locked, &old).await?;
         check_port_change(locked, &old, &new)?;
+        let mut p = new.clone();
         if new_node.id != old.node_id {
             // Moving a port takes the new node's reservation too.
-            with_lock(&state, &new_node, async |target| {
+            with_lock(state, &new_node, async |target| {
                 check_port_change(target, &old, &new)?;
-                let mut p = new.clone();
-                ports::save_port(&state.db, &mut p).await?;
-                Ok(p)
+                ports::save_port(&state.db, &mut p).await
             })
-            .await
+            .await?;
         } else {
-            let mut p = new.clone();
             ports::save_port(&state.db, &mut p).await?;
-            Ok(p)
         }
+        Ok(p)
     })
     .await?;
     tracing::info!(port = %saved.uuid, "port updated");
-    let n = names(&state, std::slice::from_ref(&saved)).await?;
-    Ok(HttpResponse::Ok().json(view(&ctx, &saved, &n, None, true)))
+    Ok(saved)
 }
 
 #[utoipa::path(delete, path = "/v1/ports/{port}", tag = "Ports", params(super::openapi::VersionHeaders, ("port" = String, Path, description = "Port UUID")), responses((status = 204, description = "Deleted"), (status = 400, description = "A VIF is attached and the node is not in maintenance", body = super::openapi::ErrorBody), (status = 404, description = "Port not found", body = super::openapi::ErrorBody), (status = 409, description = "Node locked", body = super::openapi::ErrorBody)))]
 pub async fn delete(state: State, ctx: Ctx, path: web::Path<String>) -> Result<HttpResponse> {
     let p = find(&state, &path).await?;
-    let n = names(&state, std::slice::from_ref(&p)).await?;
-    let node_uuid = n.nodes.get(&p.node_id).cloned().unwrap_or_default();
-    let node = lookup(&state, &ctx, &node_uuid).await?;
+    let node = node_of(&state, p.node_id).await?;
+    ctx.authorize_node_as("baremetal:port:delete", &node, "Port", &path)?;
     with_lock(&state, &node, async |locked| {
+        // Decide on the port as stored now that the node is held.
+        let p = ports::port_by_uuid(&state.db, &p.uuid)
+            .await?
+            .ok_or_else(|| Error::not_found("Port", p.uuid.clone()))?;
         if let Some(vif) = crate::conductor::vifs::vif_of_port(&p)
             && !locked.maintenance
         {

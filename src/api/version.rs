@@ -159,7 +159,11 @@ pub enum Feature {
     Events,
     DeployTemplates,
     ConfigdriveDict,
+    AllocationUpdate,
+    AllocationBackfill,
+    AllocationOwner,
     Retired,
+    Indicators,
     NetworkType,
     Lessee,
 }
@@ -214,7 +218,11 @@ impl Feature {
             Feature::Events => 54,
             Feature::DeployTemplates => 55,
             Feature::ConfigdriveDict => 56,
+            Feature::AllocationUpdate => 57,
+            Feature::AllocationBackfill => 58,
+            Feature::AllocationOwner => 60,
             Feature::Retired => 61,
+            Feature::Indicators => 63,
             Feature::NetworkType => 64,
             Feature::Lessee => 65,
         }

@@ -1,6 +1,7 @@
 //! The conductor: owns nodes, runs their operations under a reservation, and keeps
 //! them in step with the hardware through periodic tasks.
 
+pub mod allocations;
 pub mod periodic;
 pub mod provision;
 pub mod states;
@@ -19,7 +20,8 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 
 use crate::config::{Config, InterfaceKind};
-use crate::db::{conductors, node_fields, nodes};
+use crate::db::{self, conductors, node_fields, nodes};
+use crate::drivers::m2::M2Services;
 use crate::drivers::{PowerAction, Registry};
 use crate::error::{Error, Result};
 use crate::hash_ring::RingCache;
@@ -70,6 +72,8 @@ pub struct Conductor {
     periodic_tasks: Mutex<Vec<Arc<dyn periodic::PeriodicTask>>>,
     /// When this conductor last failed to write its heartbeat.
     heartbeat_failed: Mutex<Option<std::time::Instant>>,
+    /// The Ceph store and tgtd the `m2` interfaces use, for reconciliation.
+    pub m2: Arc<M2Services>,
 }
 
 /// Counts a background operation for as long as it lives.
@@ -83,7 +87,12 @@ impl Drop for Running {
 }
 
 impl Conductor {
-    pub fn new(db: DatabaseConnection, registry: Arc<Registry>, config: Arc<Config>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        registry: Arc<Registry>,
+        config: Arc<Config>,
+        m2: Arc<M2Services>,
+    ) -> Self {
         let host = config.default.host.clone();
         let ring = Arc::new(RingCache::new(
             db.clone(),
@@ -104,6 +113,7 @@ impl Conductor {
             rescan: Notify::new(),
             periodic_tasks: Mutex::new(periodic::builtin()),
             heartbeat_failed: Mutex::new(None),
+            m2,
         }
     }
 
@@ -113,6 +123,7 @@ impl Conductor {
     pub async fn start(self: &Arc<Self>) -> Result<()> {
         self.recover().await?;
         periodic::register(self, false).await?;
+        allocations::resume(self).await?;
         periodic::spawn(self.clone());
         Ok(())
     }
@@ -438,6 +449,33 @@ impl Conductor {
             .provision_state
             .parse::<ProvisionState>()
             .unwrap_or(ProvisionState::Enroll);
+        // Removing the instance of a node that has an allocation removes the allocation.
+        let dropped_allocation = match node.allocation_id {
+            Some(id)
+                if node.instance_uuid.is_some()
+                    && changes.get("instance_uuid").is_some_and(Value::is_null) =>
+            {
+                if !node.maintenance
+                    && !matches!(
+                        state,
+                        ProvisionState::Enroll
+                            | ProvisionState::Inspecting
+                            | ProvisionState::InspectWait
+                            | ProvisionState::Manageable
+                            | ProvisionState::Available
+                    )
+                {
+                    return Err(Error::Conflict(format!(
+                        "Node {} with an allocation can not have instance_uuid removed unless \
+                         it is in one of allowed (enroll, inspecting, inspect wait, manageable, \
+                         available) states or in maintenance mode. Current state is '{state}'.",
+                        node.uuid
+                    )));
+                }
+                Some(id)
+            }
+            _ => None,
+        };
         let changes_driver = changes
             .keys()
             .any(|k| k == "driver" || k.ends_with("_interface"));
@@ -476,7 +514,13 @@ impl Conductor {
             node.fault = None;
         }
         self.check_interfaces(node)?;
-        task.save().await
+        match dropped_allocation {
+            Some(id) => {
+                node.allocation_id = None;
+                db::allocations::delete_with_node(&self.db, id, node).await
+            }
+            None => task.save().await,
+        }
     }
 
     fn check_interfaces(&self, node: &nodes::Node) -> Result<()> {
@@ -595,10 +639,11 @@ impl Conductor {
     }
 
     async fn validate(self: &Arc<Self>, uuid: &str) -> Result<Value> {
-        let node = nodes::by_uuid(&self.db, uuid)
+        let mut node = nodes::by_uuid(&self.db, uuid)
             .await?
             .ok_or_else(|| Error::not_found("Node", uuid))?;
         let drivers = self.registry.driver_set(&node)?;
+        let ports = nodes::ports(&self.db, node.id).await?;
         let mut out = serde_json::Map::new();
         for kind in [
             InterfaceKind::Boot,
@@ -614,12 +659,29 @@ impl Conductor {
             InterfaceKind::Rescue,
             InterfaceKind::Storage,
         ] {
-            let entry = match drivers.interface(kind) {
-                Some(i) => match i.validate(&node) {
-                    Ok(()) => json!({"result": true}),
-                    Err(e) => json!({"result": false, "reason": e.to_string()}),
-                },
-                None => json!({"result": null, "reason": "not supported"}),
+            let mut result = match drivers.interface(kind) {
+                Some(i) => i.validate(&node).map(|_| true),
+                None => {
+                    out.insert(
+                        kind.as_str().to_owned(),
+                        json!({"result": null, "reason": "not supported"}),
+                    );
+                    continue;
+                }
+            };
+            if kind == InterfaceKind::Deploy && result.is_ok() {
+                let ctx = crate::drivers::TaskContext {
+                    node: &mut node,
+                    ports: &ports,
+                    drivers: &drivers,
+                    db: &self.db,
+                    host: &self.host,
+                };
+                result = drivers.deploy.check(&ctx).await.map(|_| true);
+            }
+            let entry = match result {
+                Ok(_) => json!({"result": true}),
+                Err(e) => json!({"result": false, "reason": e.to_string()}),
             };
             out.insert(kind.as_str().to_owned(), entry);
         }
@@ -750,6 +812,47 @@ impl Conductor {
                 };
                 t.release().await;
                 r.map(|_| Value::Null)
+            }
+            Request::GetIndicators { node } => {
+                let n = nodes::get(&self.db, &node).await?;
+                let d = self.registry.driver_set(&n)?;
+                let indicators = d.management.get_supported_indicators(&n).await?;
+                serde_json::to_value(indicators).map_err(|e| Error::Internal(e.to_string()))
+            }
+            Request::GetIndicatorState {
+                node,
+                component,
+                indicator,
+            } => {
+                let n = nodes::get(&self.db, &node).await?;
+                let d = self.registry.driver_set(&n)?;
+                d.management.validate(&n)?;
+                let state = d
+                    .management
+                    .get_indicator_state(&n, &component, &indicator)
+                    .await?;
+                Ok(json!({ "state": state }))
+            }
+            Request::SetIndicatorState {
+                node,
+                component,
+                indicator,
+                state,
+            } => {
+                self.with_task(&node, "setting indicator state", move |t| {
+                    Box::pin(async move {
+                        let mgmt = t.drivers.management.clone();
+                        mgmt.validate(&t.node)?;
+                        mgmt.set_indicator_state(&mut t.node, &component, &indicator, &state)
+                            .await?;
+                        Ok(Value::Null)
+                    })
+                })
+                .await
+            }
+            Request::CreateAllocation { allocation } => allocations::create(self, allocation).await,
+            Request::DestroyAllocation { allocation } => {
+                allocations::destroy(self, &allocation).await
             }
             Request::RemoveTraits { node, name } => {
                 let t = Task::acquire(self, &node, "traits").await?;

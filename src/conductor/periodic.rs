@@ -51,7 +51,107 @@ pub fn builtin() -> Vec<Arc<dyn PeriodicTask>> {
         Arc::new(CheckProvisionState),
         Arc::new(SyncLocalState),
         Arc::new(SyncPowerState),
+        Arc::new(ReconcileExports),
     ]
+}
+
+/// tgtd's targets against the nodes (see [`reconcile_exports`]).
+struct ReconcileExports;
+
+#[async_trait]
+impl PeriodicTask for ReconcileExports {
+    fn name(&self) -> &'static str {
+        "iSCSI export reconciliation"
+    }
+    fn spacing(&self, config: &Config) -> u64 {
+        config.iscsi.reconcile_interval
+    }
+    /// Also when the conductor goes online: that is its start.
+    fn on_ring_change(&self) -> bool {
+        true
+    }
+    async fn run(&self, c: &Arc<Conductor>, owned: &[nodes::Node]) -> Result<()> {
+        reconcile_exports(c, owned).await
+    }
+}
+
+/// Provision states in which a deployed node runs from its disk, so its iSCSI target
+/// must exist.
+const EXPORTED_STATES: &[&str] = &[
+    "active",
+    "rescue",
+    "rescuing",
+    "unrescuing",
+    "rescue failed",
+];
+
+/// Brings tgtd in line with the database: targets of running nodes this conductor owns
+/// that tgtd lost (it keeps nothing across a restart) are re-created with the same
+/// disk and credentials; m2 targets that no node records are removed. Nodes a task
+/// holds are left for the next round.
+pub async fn reconcile_exports(c: &Arc<Conductor>, owned: &[nodes::Node]) -> Result<()> {
+    let targets = c.m2.targets.as_ref();
+    // tgtd first, the database second: a target exported after its node recorded it
+    // is then always matched by the record.
+    let present = match targets.list().await {
+        Ok(t) => t,
+        Err(crate::error::Error::Unavailable(msg)) => {
+            tracing::debug!(%msg, "tgtd not reachable; reconciliation skipped");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let recorded_by = |n: &nodes::Node| {
+        n.driver_internal_info
+            .get(crate::drivers::m2::TARGET_KEY)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    // Every node's records count against orphans: tgtd may be shared by conductors.
+    let recorded: std::collections::HashSet<String> = nodes::all(&c.db, &Default::default())
+        .await?
+        .iter()
+        .filter_map(recorded_by)
+        .collect();
+    let (mut restored, mut removed) = (0usize, 0usize);
+    for n in owned {
+        let Some(iqn) = recorded_by(n) else { continue };
+        let missing = !present.iter().any(|t| t.iqn == iqn);
+        if !missing
+            || !EXPORTED_STATES.contains(&n.provision_state.as_str())
+            || n.reservation.is_some()
+        {
+            continue;
+        }
+        let Ok(mut task) = Task::acquire(c, &n.uuid, "export reconciliation").await else {
+            continue;
+        };
+        let deploy = task.drivers.deploy.clone();
+        match deploy.take_over(&mut task.ctx()).await {
+            Ok(()) => restored += 1,
+            Err(e) => {
+                tracing::error!(node = %n.uuid, error = %e, "could not re-create the node's iSCSI target")
+            }
+        }
+        task.release().await;
+    }
+    for t in &present {
+        if targets.node_of(t).is_some() && !recorded.contains(&t.iqn) {
+            match targets.unexport(&t.iqn).await {
+                Ok(_) => {
+                    removed += 1;
+                    tracing::warn!(target = %t.iqn, "removed an iSCSI target no node records");
+                }
+                Err(e) => {
+                    tracing::error!(target = %t.iqn, error = %e, "could not remove an orphan target")
+                }
+            }
+        }
+    }
+    if restored + removed > 0 {
+        tracing::info!(restored, removed, "reconciled iSCSI exports");
+    }
+    Ok(())
 }
 
 /// Nodes of dead conductors, stale reservations, call-back timeouts.

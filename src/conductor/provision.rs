@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::Conductor;
 use super::states::{self, Event, ProvisionState, Verb};
 use super::task::Task;
+use crate::db::allocations;
 use crate::drivers::{CleanStep, StepOutcome};
 use crate::error::{Error, Result};
 
@@ -94,6 +95,12 @@ async fn accept(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Resul
                     ))
                 })?;
             }
+            let deploy = task.drivers.deploy.clone();
+            deploy.check(&task.ctx()).await.map_err(|e| {
+                Error::invalid(format!(
+                    "Failed to validate deploy info for node {uuid}: {e}"
+                ))
+            })?;
             let ii = task
                 .node
                 .instance_info
@@ -254,6 +261,11 @@ async fn work(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Result<
             task.node.instance_info = Value::Object(Map::new());
             if let Some(dii) = task.node.driver_internal_info.as_object_mut() {
                 dii.remove("deploy_steps");
+            }
+            // The instance is gone, and with it the allocation that placed it.
+            if let Some(id) = task.node.allocation_id.take() {
+                allocations::delete(&task.conductor().db, id).await?;
+                tracing::info!(node = %task.node.uuid, "allocation removed with the instance");
             }
             task.process_event(Event::AutoClean).await?;
             let steps = automated_clean_steps(task);

@@ -60,6 +60,28 @@ pub struct Task {
 impl Task {
     /// Takes the exclusive reservation on the node with UUID `uuid` for `purpose`.
     pub async fn acquire(conductor: &Arc<Conductor>, uuid: &str, purpose: &str) -> Result<Task> {
+        Task::acquire_within(conductor, uuid, purpose, LOCK_ATTEMPTS).await
+    }
+
+    /// Takes the reservation only if it is free now; `None` when another holds it.
+    pub async fn try_acquire(
+        conductor: &Arc<Conductor>,
+        uuid: &str,
+        purpose: &str,
+    ) -> Result<Option<Task>> {
+        match Task::acquire_within(conductor, uuid, purpose, 1).await {
+            Ok(t) => Ok(Some(t)),
+            Err(Error::NodeLocked { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn acquire_within(
+        conductor: &Arc<Conductor>,
+        uuid: &str,
+        purpose: &str,
+        attempts: u32,
+    ) -> Result<Task> {
         let db = &conductor.db;
         let host = &conductor.host;
         let mut attempt = 0;
@@ -90,7 +112,7 @@ impl Task {
                 conductor.unhold(node.id);
             }
             attempt += 1;
-            if attempt >= LOCK_ATTEMPTS {
+            if attempt >= attempts {
                 let holder = nodes::by_uuid(db, uuid)
                     .await?
                     .and_then(|n| n.reservation)
@@ -193,6 +215,8 @@ impl Task {
             node: &mut self.node,
             ports: &self.ports,
             drivers: &self.drivers,
+            db: &self.conductor.db,
+            host: &self.conductor.host,
         }
     }
 
@@ -300,6 +324,13 @@ impl Task {
                 }
             }
         }
+    }
+
+    /// Ends a task whose reservation a write of its own already cleared (the node row
+    /// and an allocation written in one transaction).
+    pub fn released_by_write(mut self) {
+        self.released = true;
+        self.conductor.unhold(self.node.id);
     }
 
     /// Gives the reservation back.

@@ -21,6 +21,11 @@ pub fn vif_of_port(p: &ports::Port) -> Option<&str> {
     vif_of(&p.internal_info)
 }
 
+/// The VIF attached to a portgroup, if any.
+pub fn vif_of_portgroup(g: &ports::Portgroup) -> Option<&str> {
+    vif_of(&g.internal_info)
+}
+
 fn with_vif(internal_info: &Value, vif: Option<&str>) -> Value {
     let mut m = internal_info.as_object().cloned().unwrap_or_default();
     match vif {

@@ -3,13 +3,16 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
 };
+use serde_json::Value;
 
 use super::entities::{allocation, node};
 use super::is_unique_violation;
+use super::nodes::{self, Node};
 use super::paging::{self, Paging};
 use crate::error::{Error, Result};
 
@@ -85,16 +88,19 @@ pub async fn by_id<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<Allocat
     Ok(allocation::Entity::find_by_id(id).one(db).await?)
 }
 
+/// An allocation by name.
+pub async fn by_name<C: ConnectionTrait>(db: &C, name: &str) -> Result<Option<Allocation>> {
+    Ok(allocation::Entity::find()
+        .filter(allocation::Column::Name.eq(name))
+        .one(db)
+        .await?)
+}
+
 /// An allocation by UUID or name, as the API addresses it; 404 when absent.
 pub async fn get<C: ConnectionTrait>(db: &C, ident: &str) -> Result<Allocation> {
     let found = match uuid::Uuid::try_parse(ident) {
         Ok(u) => by_uuid(db, &u.hyphenated().to_string()).await?,
-        Err(_) => {
-            allocation::Entity::find()
-                .filter(allocation::Column::Name.eq(ident))
-                .one(db)
-                .await?
-        }
+        Err(_) => by_name(db, ident).await?,
     };
     found.ok_or_else(|| Error::not_found("Allocation", ident))
 }
@@ -254,4 +260,170 @@ pub async fn resolve_nodes<C: ConnectionTrait>(
         )));
     }
     Ok(out)
+}
+
+/// Writes what a client may change (name and extra) and nothing else, so that a
+/// conductor's concurrent write of the allocation's state is never lost.
+pub async fn update_meta<C: ConnectionTrait>(
+    db: &C,
+    a: &Allocation,
+    name: Option<String>,
+    extra: Value,
+) -> Result<Allocation> {
+    let mut probe = a.clone();
+    probe.name = name.clone();
+    allocation::Entity::update_many()
+        .col_expr(allocation::Column::Name, Expr::value(name))
+        .col_expr(allocation::Column::Extra, Expr::value(extra))
+        .col_expr(allocation::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(allocation::Column::Id.eq(a.id))
+        .exec(db)
+        .await
+        .map_err(|e| conflict(e, &probe))?;
+    by_id(db, a.id)
+        .await?
+        .ok_or_else(|| Error::not_found("Allocation", a.uuid.clone()))
+}
+
+/// Gives `node` to the allocation `id` in one transaction: the allocation becomes
+/// active (only if it is still allocating) and the node row is written as the caller
+/// prepared it (allocation_id, instance_uuid; the caller holds its reservation).
+/// `Ok(false)` when the allocation was deleted or finished meanwhile: nothing is written.
+pub async fn activate<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    id: i64,
+    node: &mut Node,
+) -> Result<bool> {
+    let txn = db.begin().await?;
+    let r = allocation::Entity::update_many()
+        .col_expr(allocation::Column::State, Expr::value(ACTIVE))
+        .col_expr(allocation::Column::NodeId, Expr::value(node.id))
+        .col_expr(
+            allocation::Column::LastError,
+            Expr::value(sea_orm::Value::String(None)),
+        )
+        .col_expr(allocation::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(allocation::Column::Id.eq(id))
+        .filter(allocation::Column::State.eq(ALLOCATING))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    nodes::save(&txn, node).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Records that the allocation `id` failed with `message` (only while it is still
+/// allocating). `false` when it was deleted or finished meanwhile.
+pub async fn fail<C: ConnectionTrait>(db: &C, id: i64, message: &str) -> Result<bool> {
+    let r = allocation::Entity::update_many()
+        .col_expr(allocation::Column::State, Expr::value(ERROR))
+        .col_expr(
+            allocation::Column::NodeId,
+            Expr::value(sea_orm::Value::BigInt(None)),
+        )
+        .col_expr(allocation::Column::LastError, Expr::value(message))
+        .col_expr(allocation::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(allocation::Column::Id.eq(id))
+        .filter(allocation::Column::State.eq(ALLOCATING))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Inserts an allocation that already holds `node` (backfilling) and writes the node
+/// pointing at it, in one transaction.
+pub async fn insert_with_node<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    a: Allocation,
+    node: &mut Node,
+) -> Result<Allocation> {
+    let txn = db.begin().await?;
+    let saved = insert(&txn, a).await?;
+    node.allocation_id = Some(saved.id);
+    nodes::save(&txn, node).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Deletes the allocation `id` if it holds no node. `false` when it holds one by now
+/// (or is gone).
+pub async fn delete_unassigned<C: ConnectionTrait>(db: &C, id: i64) -> Result<bool> {
+    let r = allocation::Entity::delete_many()
+        .filter(allocation::Column::Id.eq(id))
+        .filter(allocation::Column::NodeId.is_null())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Deletes the allocation `id` and writes its node, freed of it by the caller, in one
+/// transaction.
+pub async fn delete_with_node<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    id: i64,
+    node: &mut Node,
+) -> Result<()> {
+    let txn = db.begin().await?;
+    delete(&txn, id).await?;
+    nodes::save(&txn, node).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Allocations still waiting for a node.
+pub async fn allocating<C: ConnectionTrait>(db: &C) -> Result<Vec<Allocation>> {
+    Ok(allocation::Entity::find()
+        .filter(allocation::Column::State.eq(ALLOCATING))
+        .order_by_asc(allocation::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Nodes that may be given to `a`: available, with a known power state, out of
+/// maintenance, without an instance or an allocation, of its resource class, among its
+/// candidate nodes when it names some, and owned or leased by its owner when it has one.
+/// Traits are left to the caller.
+pub async fn candidate_nodes<C: ConnectionTrait>(db: &C, a: &Allocation) -> Result<Vec<Node>> {
+    let mut c = Condition::all()
+        .add(node::Column::ProvisionState.eq("available"))
+        .add(node::Column::PowerState.is_not_null())
+        .add(node::Column::Maintenance.eq(false))
+        .add(node::Column::InstanceUuid.is_null())
+        .add(node::Column::AllocationId.is_null());
+    c = match &a.resource_class {
+        Some(rc) => c.add(node::Column::ResourceClass.eq(rc.clone())),
+        None => c.add(node::Column::ResourceClass.is_null()),
+    };
+    let candidates = string_list(&a.candidate_nodes);
+    if !candidates.is_empty() {
+        c = c.add(node::Column::Uuid.is_in(candidates));
+    }
+    if let Some(o) = &a.owner {
+        c = c.add(
+            Condition::any()
+                .add(node::Column::Owner.eq(o.clone()))
+                .add(node::Column::Lessee.eq(o.clone())),
+        );
+    }
+    Ok(node::Entity::find()
+        .filter(c)
+        .order_by_asc(node::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The strings of a JSON list column (`traits`, `candidate_nodes`).
+pub fn string_list(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }

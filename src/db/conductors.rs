@@ -94,6 +94,15 @@ pub async fn unregister<C: ConnectionTrait>(db: &C, hostname: &str) -> Result<()
     Ok(())
 }
 
+/// The database id of the conductor registered as `hostname`.
+pub async fn id_of<C: ConnectionTrait>(db: &C, hostname: &str) -> Result<Option<i64>> {
+    Ok(conductor::Entity::find()
+        .filter(conductor::Column::Hostname.eq(hostname))
+        .one(db)
+        .await?
+        .map(|c| c.id))
+}
+
 /// Every registered conductor, by hostname.
 pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<ConductorRow>> {
     Ok(conductor::Entity::find()

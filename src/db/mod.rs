@@ -6,6 +6,7 @@ pub mod chassis;
 pub mod conductors;
 pub mod deploy_templates;
 pub mod entities;
+pub mod images;
 pub mod migration;
 pub mod node_fields;
 pub mod nodes;

@@ -11,11 +11,28 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::entities::{node, node_trait, port, portgroup, volume_connector, volume_target};
+use super::entities::{
+    allocation, node, node_trait, port, portgroup, volume_connector, volume_target,
+};
 use super::is_unique_violation;
 use crate::error::{Error, Result};
 
 pub use node::Model as Node;
+
+/// The ids of the nodes `project` owns or leases, as a subquery for the records
+/// beside nodes (ports, portgroups, volume records) a project-scoped caller lists.
+pub fn ids_of_project(project: &str) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::QueryTrait;
+    node::Entity::find()
+        .select_only()
+        .column(node::Column::Id)
+        .filter(
+            Condition::any()
+                .add(node::Column::Owner.eq(project))
+                .add(node::Column::Lessee.eq(project)),
+        )
+        .into_query()
+}
 
 /// Filters of `GET /v1/nodes`.
 #[derive(Debug, Default, Clone)]
@@ -430,9 +447,14 @@ pub async fn set_traits<C: ConnectionTrait + TransactionTrait>(
     Ok(())
 }
 
-/// Deletes a node with its traits, ports, portgroups and volume records.
+/// Deletes a node with its traits, ports, portgroups, volume records and the
+/// allocations holding it.
 pub async fn delete<C: ConnectionTrait + TransactionTrait>(db: &C, id: i64) -> Result<()> {
     let txn = db.begin().await?;
+    allocation::Entity::delete_many()
+        .filter(allocation::Column::NodeId.eq(id))
+        .exec(&txn)
+        .await?;
     node_trait::Entity::delete_many()
         .filter(node_trait::Column::NodeId.eq(id))
         .exec(&txn)
@@ -495,4 +517,69 @@ pub async fn chassis_id_of<C: ConnectionTrait>(db: &C, uuid: &str) -> Result<i64
         .await?
         .map(|c| c.id)
         .ok_or_else(|| Error::invalid(format!("Chassis {uuid} could not be found.")))
+}
+
+/// A node with every field at its default, not yet stored.
+pub fn blank(uuid: String, driver: String, provision_state: &str) -> Node {
+    let empty = || serde_json::Value::Object(serde_json::Map::new());
+    Node {
+        id: 0,
+        uuid,
+        name: None,
+        description: None,
+        chassis_id: None,
+        driver,
+        driver_info: empty(),
+        driver_internal_info: empty(),
+        properties: empty(),
+        extra: empty(),
+        instance_info: empty(),
+        instance_uuid: None,
+        power_state: None,
+        target_power_state: None,
+        provision_state: provision_state.to_owned(),
+        target_provision_state: None,
+        provision_updated_at: None,
+        last_error: None,
+        maintenance: false,
+        maintenance_reason: None,
+        fault: None,
+        reservation: None,
+        conductor_affinity: None,
+        conductor_group: String::new(),
+        console_enabled: false,
+        inspection_started_at: None,
+        inspection_finished_at: None,
+        clean_step: empty(),
+        deploy_step: empty(),
+        raid_config: empty(),
+        target_raid_config: empty(),
+        network_data: empty(),
+        resource_class: None,
+        automated_clean: None,
+        protected: false,
+        protected_reason: None,
+        owner: None,
+        lessee: None,
+        retired: false,
+        retired_reason: None,
+        boot_mode: None,
+        secure_boot: None,
+        bios_interface: String::new(),
+        boot_interface: String::new(),
+        console_interface: String::new(),
+        deploy_interface: String::new(),
+        firmware_interface: String::new(),
+        inspect_interface: String::new(),
+        management_interface: String::new(),
+        network_interface: String::new(),
+        power_interface: String::new(),
+        raid_interface: String::new(),
+        rescue_interface: String::new(),
+        storage_interface: String::new(),
+        vendor_interface: String::new(),
+        created_at: chrono::Utc::now(),
+        updated_at: None,
+        allocation_id: None,
+    }
 }

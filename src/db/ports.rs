@@ -66,6 +66,8 @@ pub struct PortFilter {
     pub portgroup_id: Option<i64>,
     /// Normalised (lower-case) MAC address.
     pub address: Option<String>,
+    /// Only ports of the nodes this project owns or leases.
+    pub project: Option<String>,
 }
 
 /// Columns a client may sort ports by (dictionaries are refused, as Ironic does).
@@ -110,6 +112,9 @@ pub async fn list_ports<C: ConnectionTrait>(
     }
     if let Some(v) = &f.address {
         c = c.add(port::Column::Address.eq(v.clone()));
+    }
+    if let Some(p) = &f.project {
+        c = c.add(port::Column::NodeId.in_subquery(super::nodes::ids_of_project(p)));
     }
     paging::page::<port::Entity, _>(db, c, port::Column::Id, p).await
 }
@@ -178,6 +183,8 @@ pub async fn delete_port<C: ConnectionTrait>(db: &C, id: i64) -> Result<()> {
 pub struct PortgroupFilter {
     pub node_id: Option<i64>,
     pub address: Option<String>,
+    /// Only portgroups of the nodes this project owns or leases.
+    pub project: Option<String>,
 }
 
 /// One page of portgroups matching `f`.
@@ -192,6 +199,9 @@ pub async fn list_portgroups<C: ConnectionTrait>(
     }
     if let Some(v) = &f.address {
         c = c.add(portgroup::Column::Address.eq(v.clone()));
+    }
+    if let Some(p) = &f.project {
+        c = c.add(portgroup::Column::NodeId.in_subquery(super::nodes::ids_of_project(p)));
     }
     paging::page::<portgroup::Entity, _>(db, c, portgroup::Column::Id, p).await
 }

@@ -36,17 +36,34 @@ pub const TARGET_SORTABLE: &[&str] = &[
     "updated_at",
 ];
 
-/// One page of connectors, of one node when `node_id` is given.
+/// One page of connectors, of one node when `node_id` is given, of the nodes
+/// `project` owns or leases when it is.
 pub async fn list_connectors<C: ConnectionTrait>(
     db: &C,
     node_id: Option<i64>,
+    project: Option<&str>,
     p: Paging<'_, Connector>,
 ) -> Result<Vec<Connector>> {
     let mut c = Condition::all();
     if let Some(id) = node_id {
         c = c.add(volume_connector::Column::NodeId.eq(id));
     }
+    if let Some(project) = project {
+        c = c.add(
+            volume_connector::Column::NodeId.in_subquery(super::nodes::ids_of_project(project)),
+        );
+    }
     paging::page::<volume_connector::Entity, _>(db, c, volume_connector::Column::Id, p).await
+}
+
+/// Every connector of a node.
+pub async fn connectors_of<C: ConnectionTrait>(db: &C, node_id: i64) -> Result<Vec<Connector>> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    Ok(volume_connector::Entity::find()
+        .filter(volume_connector::Column::NodeId.eq(node_id))
+        .order_by_asc(volume_connector::Column::Id)
+        .all(db)
+        .await?)
 }
 
 /// A connector by UUID.
@@ -115,15 +132,20 @@ pub async fn delete_connector<C: ConnectionTrait>(db: &C, id: i64) -> Result<()>
     Ok(())
 }
 
-/// One page of targets, of one node when `node_id` is given.
+/// One page of targets, of one node when `node_id` is given, of the nodes
+/// `project` owns or leases when it is.
 pub async fn list_targets<C: ConnectionTrait>(
     db: &C,
     node_id: Option<i64>,
+    project: Option<&str>,
     p: Paging<'_, Target>,
 ) -> Result<Vec<Target>> {
     let mut c = Condition::all();
     if let Some(id) = node_id {
         c = c.add(volume_target::Column::NodeId.eq(id));
+    }
+    if let Some(project) = project {
+        c = c.add(volume_target::Column::NodeId.in_subquery(super::nodes::ids_of_project(project)));
     }
     paging::page::<volume_target::Entity, _>(db, c, volume_target::Column::Id, p).await
 }

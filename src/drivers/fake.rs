@@ -139,6 +139,99 @@ impl Management for Fake {
     async fn inject_nmi(&self, _node: &mut Node) -> Result<()> {
         Ok(())
     }
+
+    async fn get_supported_indicators(&self, _node: &Node) -> Result<Indicators> {
+        Ok(fake_indicators())
+    }
+
+    async fn get_indicator_state(
+        &self,
+        node: &Node,
+        component: &str,
+        indicator: &str,
+    ) -> Result<String> {
+        fake_indicator(component, indicator)?;
+        Ok(node
+            .driver_internal_info
+            .get(INDICATORS_KEY)
+            .and_then(|i| i.get(component))
+            .and_then(|c| c.get(indicator))
+            .and_then(|s| s.as_str())
+            .unwrap_or("on")
+            .to_owned())
+    }
+
+    async fn set_indicator_state(
+        &self,
+        node: &mut Node,
+        component: &str,
+        indicator: &str,
+        state: &str,
+    ) -> Result<()> {
+        let known = fake_indicator(component, indicator)?;
+        if known.readonly {
+            return Err(Error::invalid(format!(
+                "Indicator {indicator} of component {component} is read-only."
+            )));
+        }
+        if !known.states.iter().any(|s| s == state) {
+            return Err(Error::invalid(format!(
+                "Invalid state {state} for indicator {indicator} of component {component}; \
+                 supported are: {}.",
+                known.states.join(", ")
+            )));
+        }
+        let stored = node.driver_internal_info.get(INDICATORS_KEY);
+        let mut all = stored
+            .and_then(|v| v.as_object())
+            .cloned()
+            .unwrap_or_default();
+        let mut comp = all
+            .get(component)
+            .and_then(|v| v.as_object())
+            .cloned()
+            .unwrap_or_default();
+        comp.insert(indicator.to_owned(), state.into());
+        all.insert(component.to_owned(), serde_json::Value::Object(comp));
+        let all = serde_json::Value::Object(all);
+        match node.driver_internal_info.as_object_mut() {
+            Some(info) => {
+                info.insert(INDICATORS_KEY.into(), all);
+            }
+            None => node.driver_internal_info = serde_json::json!({ INDICATORS_KEY: all }),
+        }
+        Ok(())
+    }
+}
+
+/// Where fake-hardware keeps the indicator states it was set to.
+const INDICATORS_KEY: &str = "fake_indicators";
+
+/// The indicators of a fake node: a read-only chassis LED and a system LED that can
+/// also blink.
+fn fake_indicators() -> Indicators {
+    let led = |readonly: bool, states: &[&str]| Indicator {
+        readonly,
+        states: states.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let mut chassis = BTreeMap::new();
+    chassis.insert("led-0".to_owned(), led(true, &["off", "on"]));
+    let mut system = BTreeMap::new();
+    system.insert("led".to_owned(), led(false, &["blinking", "off", "on"]));
+    let mut all = BTreeMap::new();
+    all.insert("chassis".to_owned(), chassis);
+    all.insert("system".to_owned(), system);
+    all
+}
+
+fn fake_indicator(component: &str, indicator: &str) -> Result<Indicator> {
+    let all = fake_indicators();
+    let comp = all
+        .get(component)
+        .ok_or_else(|| Error::invalid(format!("Invalid component {component} specified.")))?;
+    comp.get(indicator)
+        .cloned()
+        .ok_or_else(|| Error::invalid(format!("Invalid indicator {indicator} specified.")))
 }
 
 #[async_trait]
@@ -279,10 +372,11 @@ pub fn register(r: &mut Registry, settings: &FakeSection) {
     let mut supported = BTreeMap::new();
     for kind in InterfaceKind::ALL {
         let names: Vec<&'static str> = match kind {
-            InterfaceKind::Boot
-            | InterfaceKind::Deploy
-            | InterfaceKind::Power
-            | InterfaceKind::Management => vec!["fake"],
+            // The real boot and deploy interfaces work with fake power: that is how
+            // the M2 data path is measured without hardware.
+            InterfaceKind::Boot => vec!["fake", "ipxe"],
+            InterfaceKind::Deploy => vec!["fake", "m2"],
+            InterfaceKind::Power | InterfaceKind::Management => vec!["fake"],
             InterfaceKind::Inspect => vec!["fake", "no-inspect"],
             InterfaceKind::Console => vec!["fake", "no-console"],
             InterfaceKind::Rescue => vec!["fake", "no-rescue"],

@@ -4,6 +4,9 @@
 //! [`DriverSet`] holds the chosen ones while a task runs.
 
 pub mod fake;
+pub mod ipmi;
+pub mod ipxe;
+pub mod m2;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -113,6 +116,27 @@ pub struct TaskContext<'a> {
     pub node: &'a mut Node,
     pub ports: &'a [port::Model],
     pub drivers: &'a DriverSet,
+    /// The database, for what drivers read beside the node (volume records, images).
+    pub db: &'a sea_orm::DatabaseConnection,
+    /// The reservation the task holds, written back with every save.
+    pub host: &'a str,
+}
+
+impl TaskContext<'_> {
+    /// Writes the node now, still reserved: drivers record what they created before
+    /// the next step, so that a crash leaves nothing unaccounted for.
+    /// The write is fenced: it fails when another conductor took the reservation.
+    pub async fn save(&mut self) -> Result<()> {
+        self.node.reservation = Some(self.host.to_owned());
+        if crate::db::nodes::save_held(self.db, self.node, self.host).await? {
+            Ok(())
+        } else {
+            Err(Error::Conflict(format!(
+                "Node {} was taken over by another conductor; this operation stops.",
+                self.node.uuid
+            )))
+        }
+    }
 }
 
 /// What every interface implementation has.
@@ -167,6 +191,49 @@ pub trait Management: Interface {
             self.name()
         )))
     }
+    /// The indicators (LEDs) of the node's hardware components; unsupported by default.
+    async fn get_supported_indicators(&self, node: &Node) -> Result<Indicators> {
+        Err(unsupported_extension(node, "get_supported_indicators"))
+    }
+    /// The state of one indicator (`on`, `off`, `blinking` or `unknown`).
+    async fn get_indicator_state(
+        &self,
+        node: &Node,
+        _component: &str,
+        _indicator: &str,
+    ) -> Result<String> {
+        Err(unsupported_extension(node, "get_indicator_state"))
+    }
+    /// Sets one indicator to one of the states it supports.
+    async fn set_indicator_state(
+        &self,
+        node: &mut Node,
+        _component: &str,
+        _indicator: &str,
+        _state: &str,
+    ) -> Result<()> {
+        Err(unsupported_extension(node, "set_indicator_state"))
+    }
+}
+
+/// One indicator of a hardware component, as a management interface describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Indicator {
+    /// The indicator can be read but not set.
+    pub readonly: bool,
+    /// The states it can be in.
+    pub states: Vec<String>,
+}
+
+/// Indicators by component (`system`, `chassis`, `disk`, `power`, `nic`), then by name.
+pub type Indicators = BTreeMap<String, BTreeMap<String, Indicator>>;
+
+/// What a driver answers for an operation its interfaces do not implement.
+pub fn unsupported_extension(node: &Node, extension: &str) -> Error {
+    Error::Unsupported(format!(
+        "Driver {} does not support {extension} (disabled or not implemented).",
+        node.driver
+    ))
 }
 
 /// Getting a node ready to boot the instance (PXE/iPXE configuration, ...).
@@ -213,6 +280,11 @@ pub trait Deploy: Interface {
     /// Re-adopts an active node whose conductor changed, after the boot interface's
     /// `take_over`. Must be idempotent.
     async fn take_over(&self, _ctx: &mut TaskContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// Checks what a deploy needs beyond the node's own fields (images, services the
+    /// deploy reaches); run by `validate` and before a deploy is accepted.
+    async fn check(&self, _ctx: &TaskContext<'_>) -> Result<()> {
         Ok(())
     }
 }
@@ -347,9 +419,12 @@ fn lookup<T: ?Sized>(
 impl Registry {
     /// Every implementation m2 ships, with the hardware types that use them,
     /// configured by `config`.
-    pub fn builtin(config: &Config) -> Registry {
+    pub fn builtin(config: &Config, services: Arc<m2::M2Services>) -> Registry {
         let mut r = Registry::default();
         fake::register(&mut r, &config.fake);
+        r.add_boot(Arc::new(ipxe::Ipxe));
+        r.add_deploy(Arc::new(m2::M2Deploy::new(services)));
+        ipmi::register(&mut r, config);
         r
     }
 

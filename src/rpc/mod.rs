@@ -16,7 +16,22 @@ use serde_json::{Map, Value};
 use crate::drivers::PowerAction;
 use crate::error::Result;
 
-/// An operation on a node, addressed by the node's UUID.
+/// A new allocation, checked by the API, for a conductor to create and process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAllocation {
+    pub uuid: String,
+    pub name: Option<String>,
+    pub resource_class: Option<String>,
+    pub traits: Vec<String>,
+    /// UUIDs of the nodes the allocation may pick from (empty: any).
+    pub candidate_nodes: Vec<String>,
+    pub extra: Value,
+    pub owner: Option<String>,
+    /// Backfilling: the UUID of the deployed node the allocation describes.
+    pub node: Option<String>,
+}
+
+/// An operation on a node, addressed by the node's UUID, or on an allocation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", content = "args", rename_all = "snake_case")]
 pub enum Request {
@@ -94,12 +109,38 @@ pub enum Request {
         node: String,
         name: Option<String>,
     },
+    /// The indicators of the node's components.
+    GetIndicators {
+        node: String,
+    },
+    GetIndicatorState {
+        node: String,
+        component: String,
+        indicator: String,
+    },
+    SetIndicatorState {
+        node: String,
+        component: String,
+        indicator: String,
+        state: String,
+    },
+    /// Creates an allocation and looks for a node in the background (or, when
+    /// backfilling, records the node at once); answers the new allocation.
+    CreateAllocation {
+        allocation: NewAllocation,
+    },
+    /// Deletes the allocation with this UUID and frees its node.
+    DestroyAllocation {
+        allocation: String,
+    },
 }
 
 impl Request {
-    /// The node the request is about.
+    /// The node the request is about (the allocation, for allocation requests).
     pub fn node(&self) -> &str {
         match self {
+            Request::CreateAllocation { allocation } => &allocation.uuid,
+            Request::DestroyAllocation { allocation } => allocation,
             Request::UpdateNode { node, .. }
             | Request::DestroyNode { node }
             | Request::ChangePowerState { node, .. }
@@ -115,7 +156,10 @@ impl Request {
             | Request::VifDetach { node, .. }
             | Request::VifList { node }
             | Request::SetTraits { node, .. }
-            | Request::RemoveTraits { node, .. } => node,
+            | Request::RemoveTraits { node, .. }
+            | Request::GetIndicators { node }
+            | Request::GetIndicatorState { node, .. }
+            | Request::SetIndicatorState { node, .. } => node,
         }
     }
 }

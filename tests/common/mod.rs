@@ -6,6 +6,9 @@
 //! helper.
 #![allow(dead_code)]
 
+pub mod backends;
+pub mod keystone;
+pub mod m2env;
 pub mod services;
 
 use std::ffi::OsString;

@@ -16,11 +16,10 @@
 # Environment: M2_KERNEL_VERSION (default: newest with /boot/vmlinuz-*).
 # Output is byte-identical for identical inputs.
 set -euo pipefail
-HARNESS_NAME=build-image
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/harness/lib.sh
 . "$HERE/lib.sh"
 
-usage() { sed -n '2,18s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [[ $# -ge 1 && $1 != -* ]] || usage
 OUT=$(abspath "$1"); shift
 DATA="" WRITE="" APPEND=""
@@ -52,6 +51,7 @@ ROOT=$WORK/root
 
 # --- initramfs ---------------------------------------------------------------
 mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,mnt,etc/iscsi,run,var/lock}
+ldd /bin/busybox >/dev/null 2>&1 && die "/bin/busybox is dynamic (install busybox-static)"
 cp /bin/busybox "$ROOT/bin/busybox"
 for applet in $(busybox --list); do
     [[ $applet == busybox ]] || ln -sf busybox "$ROOT/bin/$applet"
@@ -125,6 +125,7 @@ dd if="$MBR" of="$OUT" bs=440 count=1 conv=notrunc status=none
 {
     printf 'M2\x00\x01\x00\x00'                          # disk signature, reserved
     printf '\x80\x20\x21\x00\x0e\x28\x20\x08'            # active, CHS start, FAT16 LBA, CHS end
+    # shellcheck disable=SC2059 # le32 yields printf escapes
     printf "$(le32 $PART_START)$(le32 $PART_SECTORS)"    # LBA start, sectors
     head -c 48 /dev/zero                                 # entries 2-4
     printf '\x55\xaa'

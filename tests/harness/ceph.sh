@@ -15,10 +15,9 @@
 # pair), M2_CEPH_OSD_SIZE (sparse OSD file size, default 10G),
 # M2_CEPH_TIMEOUT (seconds to wait for each step, default 60).
 set -euo pipefail
-HARNESS_NAME=ceph
+# shellcheck source=tests/harness/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,17s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [[ $# -eq 2 ]] || usage
 CMD=$1
 DIR=$(abspath "$2")
@@ -68,6 +67,11 @@ log file = $DIR/log/\$cluster-\$name.log
 mgr data = $DIR/mgr/\$cluster-\$id
 keyring = \$mgr_data/keyring
 log file = $DIR/log/\$cluster-\$name.log
+
+# Per-process admin socket of the tests' clients (tgtd's librbd): exact
+# per-image I/O counters with "ceph --admin-daemon <asok> perf dump".
+[client.m2]
+admin socket = $DIR/run/\$cluster-\$name.\$pid.\$cctid.asok
 
 [osd]
 osd data = $DIR/osd/\$cluster-\$id
@@ -172,12 +176,15 @@ start() {
 }
 
 stop() {
-    local d
-    # OSD first, mon last, so nothing waits on a missing mon.
-    for d in osd.0 mgr.x mon.a; do
-        stop_pidfile "$DIR/run/$d.pid" 20
+    local d t0
+    t0=$(ms_now)
+    # OSD and mgr together, then the mon, so nothing waits on a missing mon.
+    for d in osd.0 mgr.x; do
+        stop_pidfile "$DIR/run/$d.pid" 20 &
     done
-    log "stopped"
+    wait_all || true
+    stop_pidfile "$DIR/run/mon.a.pid" 20
+    log "stopped in $(($(ms_now) - t0)) ms"
 }
 
 status() {

@@ -2,6 +2,7 @@
 # /init of the test guest's initramfs (busybox). Built in by build-image.sh.
 # Every line the tests look for on the serial console starts with "M2-":
 #   M2-BOOT-MARKER              the kernel ran the initramfs
+#   M2-UPTIME=<seconds>         guest uptime then (and before M2-DONE)
 #   M2-IBFT-TARGET=<iqn>        from /sys/firmware/ibft (iPXE sanboot)
 #   M2-IBFT-INITIATOR=<iqn>
 #   M2-DATA=<words>             M2DATA.TXT on the boot disk, lines joined by spaces
@@ -20,6 +21,7 @@ exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 echo M2-BOOT-MARKER
+echo "M2-UPTIME=$(cut -d ' ' -f 1 /proc/uptime)"
 
 fail() {
     echo "M2-ERROR=$*"
@@ -41,7 +43,8 @@ done
 ip link set lo up
 # The NIC appears asynchronously after virtio_net loads.
 i=0
-until ls /sys/class/net | grep -qv '^lo$'; do
+while :; do
+    for n in /sys/class/net/*; do [ "${n##*/}" = lo ] || break 2; done
     i=$((i + 1)); [ $i -le 50 ] || fail "no network interface"; sleep 0.1
 done
 iscsistart -N >/tmp/iscsistart-N.log 2>&1 || { cat /tmp/iscsistart-N.log; fail "iscsistart -N"; }
@@ -66,6 +69,7 @@ else
 fi
 
 word=""
+# shellcheck disable=SC2013 # words, not lines
 for arg in $(cat /proc/cmdline); do
     case $arg in m2write=*) word=${arg#m2write=} ;; esac
 done
@@ -79,6 +83,7 @@ fi
 sync
 umount /mnt || fail "umount $part"
 [ -n "$word" ] && echo "M2-WROTE=$word"
+echo "M2-UPTIME=$(cut -d ' ' -f 1 /proc/uptime)"
 echo M2-DONE
 sync
 poweroff -f

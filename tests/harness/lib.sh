@@ -1,6 +1,6 @@
 # Helpers shared by the tests/harness scripts. Source it; not executable.
 
-log() { printf '[%s] %s\n' "${HARNESS_NAME:-harness}" "$*" >&2; }
+log() { printf '[%s] %s\n' "${0##*/}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 # Absolute path of $1 (which need not exist yet).
@@ -75,3 +75,6 @@ spawn() {
 }
 
 ms_now() { date +%s%3N; }
+
+# Prints the calling script's header comment (its usage) and exits 2.
+usage() { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2; }

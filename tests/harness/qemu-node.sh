@@ -23,10 +23,9 @@
 # runs a ROM only on an exact id match: the NIC is modern-only
 # (disable-legacy=on), else SeaBIOS skips iPXE and reports no bootable device.
 set -euo pipefail
-HARNESS_NAME=qemu-node
+# shellcheck source=tests/harness/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,22s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [[ $# -ge 2 ]] || usage
 MODE=$1
 DIR=$(abspath "$2")
@@ -53,6 +52,7 @@ netdev+=",guestfwd=tcp:10.0.2.100:3260-cmd:socat -b 262144 - TCP:127.0.0.1:$TGT_
 if [[ -n $HTTP_PORT ]]; then
     netdev+=",guestfwd=tcp:10.0.2.101:80-cmd:socat - TCP:127.0.0.1:$HTTP_PORT"
 fi
+# shellcheck disable=SC2054 # the commas belong to QEMU options
 cmd=(qemu-system-x86_64 -machine pc,accel=tcg -m "$MEMORY" -smp 1
     -display none -vga none -monitor none -no-reboot
     -serial "file:$DIR/console.log"
@@ -61,7 +61,11 @@ cmd=(qemu-system-x86_64 -machine pc,accel=tcg -m "$MEMORY" -smp 1
     -boot n)
 
 if [[ $MODE == print ]]; then
-    printf '%q ' "${cmd[@]}" | sed 's/ $/\n/'
+    out=""
+    for a in "${cmd[@]}"; do
+        if [[ $a =~ ^[A-Za-z0-9_./:=,@+-]+$ ]]; then out+="$a "; else out+="'${a//\'/\'\\\'\'}' "; fi
+    done
+    printf '%s\n' "${out% }"
 else
     mkdir -p "$DIR/tftp"
     exec "${cmd[@]}"

@@ -11,10 +11,9 @@
 #   tgtadm -C "$(cat DIR/tgtd.ctl)" --lld iscsi --mode target --op show
 # tgtd keeps targets in memory only: after a restart they are gone.
 set -euo pipefail
-HARNESS_NAME=tgtd
+# shellcheck source=tests/harness/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,12s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [[ $# -ge 2 && $# -le 3 ]] || usage
 CMD=$1
 DIR=$(abspath "$2")
@@ -47,7 +46,11 @@ start() {
     else
         [[ -n $port ]] || port=$(free_port 1) || die "no free port"
         port_busy "$port" && die "port $port is in use"
-        ctl=$(pick_ctl) || die "no free control socket number"
+        # A restart keeps its control socket number: clients are configured with it.
+        ctl=$(cat "$DIR/tgtd.ctl" 2>/dev/null || true)
+        if [[ -z $ctl ]] || answers "$ctl"; then
+            ctl=$(pick_ctl) || die "no free control socket number"
+        fi
         echo "$ctl" >"$DIR/tgtd.ctl"
         echo "$port" >"$DIR/tgtd.port"
         spawn "$DIR/tgtd.pid" "$DIR/tgtd.log" tgtd -f -C "$ctl" --iscsi "portal=127.0.0.1:$port"
@@ -63,12 +66,20 @@ start() {
 }
 
 stop() {
-    stop_pidfile "$DIR/tgtd.pid" 10
-    if [[ -s $DIR/tgtd.ctl ]]; then
-        local n
-        n=$(cat "$DIR/tgtd.ctl")
-        rm -f "$SOCKDIR/socket.$n" "$SOCKDIR/socket.$n.lock"
+    local n=""
+    [[ -s $DIR/tgtd.ctl ]] && n=$(cat "$DIR/tgtd.ctl")
+    # tgtd ignores SIGTERM. It exits on "delete system" once it has no
+    # targets; --force drops a target's sessions.
+    if [[ -n $n ]] && pidfile_alive "$DIR/tgtd.pid"; then
+        local tid
+        for tid in $(answers "$n" 2>/dev/null | sed -n 's/^Target \([0-9]*\):.*/\1/p'); do
+            tgtadm -C "$n" --lld iscsi --mode target --op delete --force --tid "$tid" || true
+        done
+        tgtadm -C "$n" --mode system --op delete >/dev/null 2>&1 || true
+        wait_until 5 bash -c "! kill -0 $(cat "$DIR/tgtd.pid")" || true
     fi
+    stop_pidfile "$DIR/tgtd.pid" 2
+    [[ -n $n ]] && rm -f "$SOCKDIR/socket.$n" "$SOCKDIR/socket.$n.lock"
     log "stopped"
 }
 

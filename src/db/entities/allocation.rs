@@ -2,8 +2,10 @@
 //! and the node it was given.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+/// Serialisable so that a conductor can hand a new allocation back over RPC.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "allocations")]
 pub struct Model {
     #[sea_orm(primary_key)]

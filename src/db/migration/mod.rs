@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_allocations_templates;
+mod m0003_images;
 
 /// All migrations of m2, oldest first.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_initial::Migration),
             Box::new(m0002_allocations_templates::Migration),
+            Box::new(m0003_images::Migration),
         ]
     }
 }
