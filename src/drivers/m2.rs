@@ -28,6 +28,10 @@ pub const DISK_KEY: &str = "m2_disk";
 /// Key of the node's target IQN in `driver_internal_info`.
 pub const TARGET_KEY: &str = "m2_target";
 
+/// How long a disk still open after its target went is waited for: beyond Ceph's
+/// default watch timeout (30 s), after which a dead client's watch is gone.
+const WATCH_EXPIRY: Duration = Duration::from_secs(45);
+
 /// What the M2 interfaces work with.
 pub struct M2Services {
     pub store: Arc<dyn DiskStore>,
@@ -151,17 +155,18 @@ impl M2Services {
     }
 
     /// Removes the node's recorded disk (if any) and forgets it. tgtd may hold the
-    /// image open for a moment after its target went: retried briefly.
+    /// image open for a moment after its target went, and a tgtd that was killed
+    /// keeps its watch on the image until Ceph times it out (30 s by default): a disk
+    /// still open is retried for [`WATCH_EXPIRY`].
     pub async fn remove_disk(&self, ctx: &mut TaskContext<'_>) -> Result<()> {
         if let Some(disk) = recorded_disk(ctx.node)? {
-            let mut attempt = 0;
+            let started = std::time::Instant::now();
             loop {
                 match self.store.remove(&disk).await {
                     Ok(()) | Err(Error::NotFound { .. }) => break,
-                    Err(Error::Conflict(msg)) if attempt < 20 => {
-                        attempt += 1;
+                    Err(Error::Conflict(msg)) if started.elapsed() < WATCH_EXPIRY => {
                         tracing::debug!(disk = %disk, %msg, "disk still in use; retrying");
-                        tokio::time::sleep(Duration::from_millis(250)).await;
+                        tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                     Err(e) => return Err(e),
                 }

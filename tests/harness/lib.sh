@@ -43,7 +43,13 @@ wait_until() {
     done
 }
 
-pid_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+# A killed daemon whose parent has not reaped it yet is a zombie: not alive.
+pid_alive() {
+    [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ $state != Z ]]
+}
 
 # True when the pid in file $1 is a live process.
 pidfile_alive() { [[ -s $1 ]] && pid_alive "$(cat "$1")"; }
