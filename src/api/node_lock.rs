@@ -14,8 +14,9 @@ use crate::error::{Error, Result};
 const ATTEMPTS: u32 = 3;
 const RETRY: Duration = Duration::from_millis(100);
 /// How often a change computed from a record that changed before the reservation was
-/// taken is computed again.
-const STALE_RETRIES: u32 = 5;
+/// taken is computed again. Writers that keep colliding back off for a random few
+/// milliseconds, so a busy node serialises them instead of failing them.
+const STALE_RETRIES: u32 = 20;
 
 /// The reservation of one node, released on drop.
 pub struct NodeLock {
@@ -116,7 +117,11 @@ pub async fn retry_stale<T>(mut attempt: impl AsyncFnMut() -> Result<T>) -> Resu
     let mut retries = 0;
     loop {
         match attempt().await {
-            Err(Error::Stale(_)) if retries < STALE_RETRIES => retries += 1,
+            Err(Error::Stale(_)) if retries < STALE_RETRIES => {
+                retries += 1;
+                let ms = rand::random_range(1..=5 * u64::from(retries));
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
             other => return other,
         }
     }

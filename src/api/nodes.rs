@@ -666,9 +666,6 @@ pub fn patch_changes(
     Ok(changes)
 }
 
-/// How often a PATCH is recomputed when the node changed under it.
-const STALE_RETRIES: u32 = 5;
-
 /// The changed fields of a PATCH on `n` and the current values they replace.
 async fn node_changes(
     state: &AppState,
@@ -731,28 +728,23 @@ pub async fn update(
     // The changes are computed from a read of the node; the conductor writes them only
     // if the node still has the values they were computed from, otherwise they are
     // computed again from a fresh read.
-    let mut attempt = 0;
-    let n = loop {
+    let n = super::node_lock::retry_stale(async || {
         let n = lookup(&state, &ctx, &path).await?;
         ctx.authorize_node_all(&rules, &n, &path)?;
         let (changes, base) = node_changes(&state, &ctx, &n, &ops, reset).await?;
-        if changes.is_empty() {
-            break n;
+        if !changes.is_empty() {
+            state
+                .rpc
+                .call(Request::UpdateNode {
+                    node: n.uuid.clone(),
+                    changes,
+                    base,
+                })
+                .await?;
         }
-        let sent = state
-            .rpc
-            .call(Request::UpdateNode {
-                node: n.uuid.clone(),
-                changes,
-                base,
-            })
-            .await;
-        match sent {
-            Err(Error::Stale(_)) if attempt < STALE_RETRIES => attempt += 1,
-            Err(e) => return Err(e),
-            Ok(_) => break n,
-        }
-    };
+        Ok(n)
+    })
+    .await?;
     let fresh = nodes::get(&state.db, &n.uuid).await?;
     Ok(HttpResponse::Ok().json(render_one(&state, &ctx, &fresh, None).await?))
 }
