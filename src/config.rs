@@ -1277,7 +1277,7 @@ static OPTIONS: &[OptSpec] = &[
     default_interface!(Raid, "raid"),
     enabled_interfaces!(Rescue, "rescue", "fake,no-rescue"),
     default_interface!(Rescue, "rescue"),
-    enabled_interfaces!(Storage, "storage", "noop"),
+    enabled_interfaces!(Storage, "storage", "noop,rbd"),
     default_interface!(Storage, "storage"),
     enabled_interfaces!(Vendor, "vendor", "fake,no-vendor"),
     default_interface!(Vendor, "vendor"),

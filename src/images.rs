@@ -4,7 +4,10 @@
 //!
 //! Images come from an upload (raw or qcow2, streamed to a spool file, converted with
 //! `qemu-img` when needed, then imported), from an RBD image registered as it is, or
-//! (later) from a snapshot of a node's disk. An image with clones cannot be deleted.
+//! from a snapshot of a node's disk: an RBD snapshot of the disk and a linked clone of
+//! it, made in well under a second whatever the disk size, optionally flattened in the
+//! background. An image with clones cannot be deleted; a node disk that images were
+//! taken from hands them its data (flatten) before it goes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +28,15 @@ pub const GOLDEN_SNAPSHOT: &str = "m2-golden";
 
 /// `extra` key recording that m2 created the snapshot of a registered image.
 const CREATED_SNAPSHOT_KEY: &str = "m2_created_snapshot";
+/// `extra` key of a node snapshot image: the snapshot of the node's disk it is a clone
+/// of, until flattened.
+const PARENT_KEY: &str = "m2_parent";
+/// `extra` key of a node snapshot image: `running`, `done` or `failed: <why>` for a
+/// background flatten.
+const FLATTEN_KEY: &str = "m2_flatten";
+/// Prefix of the snapshots m2 takes of node disks.
+pub const NODE_SNAPSHOT_PREFIX: &str = "m2-image-";
+
 /// `extra` key recording the service that runs an upload.
 const UPLOAD_HOST_KEY: &str = "m2_upload_host";
 
@@ -186,6 +198,149 @@ impl ImageCatalog {
         Ok(saved)
     }
 
+    /// Captures a node's disk as a new active image: a snapshot of the disk, protected,
+    /// and a linked clone of it in the images pool with its own protected golden
+    /// snapshot. Nothing is copied, so it takes the same time for any disk size. With
+    /// `flatten`, the clone is then detached from the node's disk in the background.
+    pub async fn snapshot_node(
+        self: &Arc<Self>,
+        spec: NewImage,
+        node: &str,
+        disk: &ImageRef,
+        flatten: bool,
+    ) -> Result<Image> {
+        let mut img = self.record(spec, self.pool.clone(), None)?;
+        let parent = disk.snap(format!("{NODE_SNAPSHOT_PREFIX}{}", img.uuid));
+        let image = ImageRef::new(img.pool.clone(), img.rbd_image.clone());
+        let golden = Self::golden(&img);
+        let info = self.store.stat(disk).await?;
+        img.source = "node".into();
+        img.source_node = Some(node.to_owned());
+        img.disk_format = Some("raw".into());
+        img.size = Some(info.size as i64);
+        img.status = images::ACTIVE.into();
+        if let Some(extra) = img.extra.as_object_mut() {
+            extra.insert(PARENT_KEY.into(), json!(parent.to_string()));
+            if flatten {
+                extra.insert(FLATTEN_KEY.into(), json!("running"));
+            }
+        }
+        // Recorded first, so that whatever happens next is accounted for.
+        let mut img = images::insert(&self.db, img).await?;
+        let made = async {
+            self.store.snap_create(&parent).await?;
+            self.store.snap_protect(&parent).await?;
+            self.store.clone_image(&parent, &image).await?;
+            self.store.snap_create(&golden).await?;
+            self.store.snap_protect(&golden).await
+        }
+        .await;
+        if let Err(e) = made {
+            tracing::warn!(node, image = %img.uuid, error = %e, "node snapshot failed; removing it");
+            let _ = self.remove_data(&img, &image).await;
+            let _ = images::delete(&self.db, img.id).await;
+            return Err(e);
+        }
+        tracing::info!(node, image = %img.uuid, parent = %parent, "node disk captured as an image");
+        if flatten {
+            let me = self.clone();
+            let uuid = img.uuid.clone();
+            tokio::spawn(async move {
+                if let Err(e) = me.flatten(&uuid).await {
+                    tracing::warn!(image = %uuid, error = %e, "background flatten failed");
+                }
+            });
+        }
+        img.updated_at = None;
+        Ok(img)
+    }
+
+    /// Copies a node snapshot image's data out of the node's disk, then removes the
+    /// disk's snapshot it depended on. The image stays usable meanwhile.
+    pub async fn flatten(&self, uuid: &str) -> Result<()> {
+        let Some(img) = images::by_uuid(&self.db, uuid).await? else {
+            return Ok(());
+        };
+        let image = ImageRef::new(img.pool.clone(), img.rbd_image.clone());
+        let result = self.store.flatten(&image).await;
+        let parent = img.extra.get(PARENT_KEY).and_then(Value::as_str).map(str::to_owned);
+        if result.is_ok()
+            && let Some(parent) = &parent
+        {
+            self.drop_node_snapshot(parent).await;
+        }
+        // Written to a fresh read: the record may have been edited meanwhile.
+        if let Some(mut img) = images::by_uuid(&self.db, uuid).await? {
+            if let Some(extra) = img.extra.as_object_mut() {
+                match &result {
+                    Ok(()) => {
+                        extra.remove(PARENT_KEY);
+                        extra.insert(FLATTEN_KEY.into(), json!("done"));
+                    }
+                    Err(e) => {
+                        extra.insert(FLATTEN_KEY.into(), json!(format!("failed: {e}")));
+                    }
+                }
+            }
+            images::save(&self.db, &mut img).await?;
+        }
+        if result.is_ok() {
+            tracing::info!(image = %uuid, "node snapshot image flattened");
+        }
+        result
+    }
+
+    /// Unprotects and removes a node disk snapshot (`pool/image@snap`) once nothing is
+    /// cloned from it; failures are logged.
+    async fn drop_node_snapshot(&self, location: &str) {
+        let Ok((disk, Some(snap))) = parse_location(location) else {
+            return;
+        };
+        let s = disk.snap(snap);
+        match self.store.children(&s).await {
+            Ok(c) if !c.is_empty() => return,
+            Err(Error::NotFound { .. }) => return,
+            _ => {}
+        }
+        for step in [
+            self.store.snap_unprotect(&s).await,
+            self.store.snap_remove(&s).await,
+        ] {
+            match step {
+                Ok(()) | Err(Error::NotFound { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(snapshot = %s, error = %e, "could not remove a node snapshot");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Makes a node disk removable: images taken from it are flattened (they keep
+    /// their data) and its snapshots removed. Called before the disk is deleted.
+    pub async fn release_dependents(&self, disk: &ImageRef) -> Result<()> {
+        let snaps = match self.store.snap_list(disk).await {
+            Ok(s) => s,
+            Err(Error::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for (name, protected) in snaps {
+            let s = disk.snap(name);
+            if protected {
+                for child in self.store.children(&s).await? {
+                    tracing::info!(disk = %disk, image = %child, "flattening an image taken from a disk that goes");
+                    match images::by_rbd(&self.db, &child.pool, &child.name).await? {
+                        Some(img) => self.flatten(&img.uuid).await?,
+                        None => self.store.flatten(&child).await?,
+                    }
+                }
+                self.store.snap_unprotect(&s).await?;
+            }
+            self.store.snap_remove(&s).await?;
+        }
+        Ok(())
+    }
+
     /// Stores the data of a `queued` image: streamed to a spool file, converted to raw
     /// when it is qcow2, imported, snapshotted and protected. The image is `saving`
     /// meanwhile and ends `active`, or `error` with the reason.
@@ -334,6 +489,9 @@ impl ImageCatalog {
         }
         self.remove_data(img, &image).await?;
         images::delete(&self.db, img.id).await?;
+        if let Some(parent) = img.extra.get(PARENT_KEY).and_then(Value::as_str) {
+            self.drop_node_snapshot(parent).await;
+        }
         tracing::info!(image = %img.uuid, "image deleted");
         Ok(())
     }

@@ -16,3 +16,4 @@ pub mod rpc;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod volumes;

@@ -19,7 +19,6 @@ use crate::config::{Config, RpcTransport};
 use crate::drivers::Registry;
 use crate::drivers::m2::M2Services;
 use crate::hash_ring::RingCache;
-use crate::images::ImageCatalog;
 use crate::rpc::amqp::{AmqpClient, AmqpServer};
 use crate::rpc::local::LocalTransport;
 use crate::rpc::{Handler, Transport};
@@ -90,7 +89,7 @@ impl Application {
         registry: Arc<Registry>,
         rpc: Arc<dyn Transport>,
         ring: Arc<RingCache>,
-        images: Arc<ImageCatalog>,
+        services: Arc<M2Services>,
     ) -> anyhow::Result<Application> {
         let auth = Arc::new(Auth::from_config(&config)?);
         if auth.checks_tokens() {
@@ -105,7 +104,8 @@ impl Application {
             rpc,
             ring,
             registry,
-            images,
+            images: services.images.clone(),
+            volumes: services.volumes.clone(),
             public_endpoint: config.api.public_endpoint.clone(),
             auth,
             config: config.clone(),
@@ -259,7 +259,7 @@ pub async fn standalone(
     services.images.recover_interrupted().await?;
     let ring = Arc::new(ring_cache(&config, &db));
     let (rpc, client) = transport(&config, &db, &ring, Some(&service.conductor))?;
-    let app = Application::build(config, db, registry, rpc, ring, services.images.clone())?;
+    let app = Application::build(config, db, registry, rpc, ring, services)?;
     Ok((app, service, client))
 }
 
@@ -274,6 +274,6 @@ pub async fn api(
     services.images.recover_interrupted().await?;
     let ring = Arc::new(ring_cache(&config, &db));
     let (rpc, client) = transport(&config, &db, &ring, None)?;
-    let app = Application::build(config, db, registry, rpc, ring, services.images.clone())?;
+    let app = Application::build(config, db, registry, rpc, ring, services)?;
     Ok((app, client))
 }

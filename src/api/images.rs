@@ -68,6 +68,9 @@ fn catalog(state: &AppState) -> Result<&ImageCatalog> {
 
 /// The checked fields of a create body or of a patched image.
 fn new_image(mut doc: Map<String, Value>) -> Result<(NewImage, Option<String>)> {
+    // Read by `create` before this check.
+    doc.remove("node");
+    doc.remove("flatten");
     let b = Body { kind: "image" };
     for k in doc.keys() {
         if !matches!(
@@ -80,6 +83,8 @@ fn new_image(mut doc: Map<String, Value>) -> Result<(NewImage, Option<String>)> 
                 | "disk_format"
                 | "extra"
                 | "rbd"
+                | "node"
+                | "flatten"
         ) {
             return Err(b.unexpected(k));
         }
@@ -136,17 +141,32 @@ fn new_image(mut doc: Map<String, Value>) -> Result<(NewImage, Option<String>)> 
     Ok((spec, rbd))
 }
 
-#[utoipa::path(post, path = "/v1/images", tag = "Images", params(super::openapi::VersionHeaders), request_body(content = serde_json::Value, description = "name, visibility (public, private, shared), shared_with (project ids), owner, disk_format (raw, qcow2), extra, uuid; rbd = \"pool/image[@snapshot]\" registers an existing RBD image"), responses((status = 201, description = "The image: active when registered, queued when waiting for an upload"), (status = 400, description = "Invalid input", body = super::openapi::ErrorBody), (status = 409, description = "Already registered", body = super::openapi::ErrorBody), (status = 503, description = "Ceph unreachable", body = super::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/images", tag = "Images", params(super::openapi::VersionHeaders), request_body(content = serde_json::Value, description = "name, visibility (public, private, shared), shared_with (project ids), owner, disk_format (raw, qcow2), extra, uuid; rbd = \"pool/image[@snapshot]\" registers an existing RBD image; node = UUID or name of a deployed node captures its disk (a snapshot and a linked clone, no copy), with flatten = true detaching it from the node's disk in the background"), responses((status = 201, description = "The image: active when registered or captured from a node, queued when waiting for an upload"), (status = 400, description = "Invalid input", body = super::openapi::ErrorBody), (status = 409, description = "Already registered", body = super::openapi::ErrorBody), (status = 503, description = "Ceph unreachable", body = super::openapi::ErrorBody)))]
 pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse> {
     let doc = common::parse_object(&body)?;
+    let b = Body { kind: "image" };
+    let node = doc.get("node").cloned().map(|v| b.string(v, 255)).transpose()?;
+    let flatten = match doc.get("flatten") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(f)) => *f,
+        Some(other) => return Err(b.wrong_type(other, "'boolean'")),
+    };
     let (mut spec, rbd) = new_image(doc)?;
     if spec.owner.is_none() {
         spec.owner = viewer(&ctx).project;
     }
-    let cat = catalog(&state)?;
-    let img = match rbd {
-        Some(location) => cat.register(spec, &location).await?,
-        None => cat.create(spec).await?,
+    let img = match (rbd, node) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "An image comes from either \"rbd\" or \"node\", not both.",
+            ));
+        }
+        (None, None) if flatten => {
+            return Err(Error::invalid("\"flatten\" is only valid with \"node\"."));
+        }
+        (Some(location), None) => state.images.register(spec, &location).await?,
+        (None, None) => state.images.create(spec).await?,
+        (None, Some(node)) => snapshot_node(&state, &ctx, spec, &node, flatten).await?,
     };
     Ok(HttpResponse::Created()
         .insert_header((
@@ -154,6 +174,33 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
             format!("{}/v1/images/{}", ctx.base, img.uuid),
         ))
         .json(view(&ctx, &img)))
+}
+
+/// Captures a node's disk as an image, under the node's reservation so that no deploy
+/// or undeploy changes the disk meanwhile.
+async fn snapshot_node(
+    state: &AppState,
+    ctx: &Ctx,
+    mut spec: NewImage,
+    ident: &str,
+    flatten: bool,
+) -> Result<Image> {
+    let n = super::nodes::lookup_for(state, ctx, ident, "baremetal:node:set_provision_state").await?;
+    if spec.owner.is_none() {
+        spec.owner = crate::drivers::m2::M2Deploy::viewer(&n).project;
+    }
+    let images = state.images.clone();
+    super::node_lock::with_lock(state, &n, async |locked: &crate::db::nodes::Node| {
+        let Some(disk) = crate::drivers::m2::recorded_disk(locked)? else {
+            return Err(Error::invalid(format!(
+                "Node {} has no disk in Ceph to capture: only nodes deployed with the m2 \
+                 deploy interface can be snapshotted.",
+                locked.uuid
+            )));
+        };
+        images.snapshot_node(spec, &locked.uuid, &disk, flatten).await
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/images", tag = "Images", params(super::openapi::VersionHeaders, ("name" = Option<String>, Query, description = "Only images with this name"), ("status" = Option<String>, Query, description = "queued, saving, active or error"), ("owner" = Option<String>, Query, description = "Only images of this project"), ("visibility" = Option<String>, Query, description = "public, private or shared"), ("limit" = Option<u64>, Query, description = "Page size"), ("marker" = Option<String>, Query, description = "UUID of the last image of the previous page"), ("sort_key" = Option<String>, Query, description = "Field to sort by"), ("sort_dir" = Option<String>, Query, description = "asc or desc")), responses((status = 200, description = "A page of the images the caller can see"), (status = 400, description = "Invalid input", body = super::openapi::ErrorBody)))]

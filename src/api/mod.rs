@@ -15,6 +15,7 @@ pub mod drivers;
 pub mod error;
 pub mod events;
 pub mod images;
+pub mod volumes;
 pub mod indicators;
 pub mod middleware;
 pub mod node_lock;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The image library (its Ceph connection is made on first use).
     pub images: Arc<crate::images::ImageCatalog>,
+    /// The disk volume library.
+    pub volumes: Arc<crate::volumes::VolumeCatalog>,
     /// Base URL for links when configured (`[api] public_endpoint`).
     pub public_endpoint: Option<String>,
     /// Authentication of callers and the policy they are checked against.
@@ -73,6 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ports::configure(cfg);
     boot::configure(cfg);
     images::configure(cfg);
+    volumes::configure(cfg);
     portgroups::configure(cfg);
     chassis::configure(cfg);
     volume::configure(cfg);
@@ -90,6 +94,7 @@ pub fn extra_docs() -> Vec<utoipa::openapi::OpenApi> {
     vec![
         ports::Doc::openapi(),
         images::Doc::openapi(),
+        volumes::Doc::openapi(),
         portgroups::Doc::openapi(),
         chassis::Doc::openapi(),
         volume::Doc::openapi(),

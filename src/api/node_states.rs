@@ -120,7 +120,7 @@ pub async fn set_power(
     Ok(accepted(&ctx, &n.uuid))
 }
 
-#[utoipa::path(put, path = "/v1/nodes/{node}/states/provision", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "target: active, deleted, rebuild, manage (1.4), provide (1.4), inspect (1.6), abort (1.13), clean (1.15, with clean_steps), adopt (1.17), rescue and unrescue (1.38, rescue with rescue_password); configdrive with active or rebuild"), responses((status = 202, description = "Accepted; the node moves to the transient state"), (status = 400, description = "Illegal transition or invalid input; nothing changed", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Verb needs a newer microversion", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+#[utoipa::path(put, path = "/v1/nodes/{node}/states/provision", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "target: active, deleted, rebuild, manage (1.4), provide (1.4), inspect (1.6), abort (1.13), clean (1.15, with clean_steps), adopt (1.17), rescue and unrescue (1.38, rescue with rescue_password); configdrive with active or rebuild; keep_disk (m2: true or a volume name) with deleted keeps the node's disk as a volume"), responses((status = 202, description = "Accepted; the node moves to the transient state"), (status = 400, description = "Illegal transition or invalid input; nothing changed", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Verb needs a newer microversion", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn set_provision(
     state: State,
     ctx: Ctx,
@@ -137,6 +137,7 @@ pub async fn set_provision(
             "rescue_password",
             "deploy_steps",
             "disable_ramdisk",
+            "keep_disk",
         ],
         "provision state",
     )?;
@@ -214,6 +215,31 @@ pub async fn set_provision(
             ));
         }
         args.insert("rescue_password".into(), pw.clone());
+    }
+    // m2's extension: an undeploy that keeps the node's disk as a volume (`true`, or
+    // the volume's name).
+    match obj.get("keep_disk") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+        Some(keep @ (Value::Bool(true) | Value::String(_))) => {
+            if !matches!(verb, Verb::Deleted | Verb::Undeploy) {
+                return Err(Error::invalid(
+                    "\"keep_disk\" is only valid when setting target provision state to deleted",
+                ));
+            }
+            if let Value::String(name) = keep
+                && (name.trim().is_empty() || name.len() > 255 || common::is_uuid_like(name))
+            {
+                return Err(Error::invalid(format!(
+                    "Invalid keep_disk \"{name}\": a volume name (1 to 255 characters, not a UUID) or true is expected."
+                )));
+            }
+            args.insert("keep_disk".into(), keep.clone());
+        }
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "Invalid keep_disk {other}: true or a volume name is expected."
+            )));
+        }
     }
     for late in ["deploy_steps", "disable_ramdisk"] {
         if obj.contains_key(late) {
@@ -421,6 +447,40 @@ pub async fn inject_nmi(
     let n = lookup_for(&state, &ctx, &path, "baremetal:node:inject_nmi").await?;
     state.rpc.call(Request::InjectNmi { node: n.uuid }).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(post, path = "/v1/nodes/{node}/recover", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "UUID or name of the failed node (active or deploy failed, deployed by the m2 deploy interface)")), request_body(content = serde_json::Value, description = "spare: UUID or name of an available node with the m2 deploy interface (m2's extension: not part of Ironic's API)"), responses((status = 202, description = "Accepted: the failed node is powered off, its target revoked and it is left in maintenance; the spare deploys from its disk"), (status = 400, description = "Invalid input or unsuitable nodes; nothing changed", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 409, description = "A node is locked", body = ErrorBody)))]
+pub async fn recover(
+    state: State,
+    ctx: Ctx,
+    path: NodePath,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let obj = common::parse_object(&body)?;
+    only_keys(&obj, &["spare"], "recover")?;
+    let spare = match obj.get("spare") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "Invalid spare {other}: the UUID or name of a node is expected."
+            )));
+        }
+        None => {
+            return Err(Error::invalid(
+                "Schema error for recover: 'spare' is a required property",
+            ));
+        }
+    };
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:set_provision_state").await?;
+    let s = lookup_for(&state, &ctx, &spare, "baremetal:node:set_provision_state").await?;
+    state
+        .rpc
+        .call(Request::Recover {
+            node: n.uuid.clone(),
+            spare: s.uuid.clone(),
+        })
+        .await?;
+    Ok(accepted(&ctx, &s.uuid))
 }
 
 #[utoipa::path(get, path = "/v1/nodes/{node}/vifs", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "VIFs attached to the node (1.28)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
@@ -654,6 +714,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/nodes/{node}/management/inject_nmi").route(web::put().to(inject_nmi)),
         )
+        .service(resource("/v1/nodes/{node}/recover").route(web::post().to(recover)))
         .service(
             resource("/v1/nodes/{node}/vifs")
                 .route(web::get().to(list_vifs))

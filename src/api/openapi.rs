@@ -182,6 +182,7 @@ impl ToSchema for NodeSchema {
         super::node_states::set_boot_device,
         super::node_states::supported_boot_devices,
         super::node_states::inject_nmi,
+        super::node_states::recover,
         super::node_states::list_vifs,
         super::node_states::attach_vif,
         super::node_states::detach_vif,

@@ -4,6 +4,7 @@
 pub mod allocations;
 pub mod periodic;
 pub mod provision;
+pub mod recovery;
 pub mod states;
 pub mod takeover;
 pub mod task;
@@ -758,6 +759,7 @@ impl Conductor {
                 let d = self.registry.driver_set(&n)?;
                 Ok(json!({"supported_boot_devices": d.management.supported_boot_devices(&n)}))
             }
+            Request::Recover { node, spare } => recovery::start(self, &node, &spare).await,
             Request::InjectNmi { node } => {
                 self.with_task(&node, "inject nmi", |t| {
                     Box::pin(async move {

@@ -125,6 +125,37 @@ async fn accept(task: &mut Task, verb: Verb, args: &Map<String, Value>) -> Resul
         Verb::Clean => {
             clean_steps_arg(args)?;
         }
+        Verb::Deleted | Verb::Undeploy => {
+            if let Some(keep) = args.get("keep_disk").filter(|k| **k != Value::Bool(false)) {
+                if task.node.deploy_interface != "m2"
+                    || crate::drivers::m2::recorded_disk(&task.node)?.is_none()
+                {
+                    return Err(Error::invalid(format!(
+                        "Node {uuid} has no disk in Ceph to keep: keep_disk needs the m2 \
+                         deploy interface and a deployed node."
+                    )));
+                }
+                let keep = crate::drivers::m2::Keep {
+                    volume: crate::volumes::NewVolume {
+                        name: keep.as_str().map(str::to_owned),
+                        ..Default::default()
+                    },
+                    source: "release".into(),
+                    despite_power_failure: false,
+                };
+                crate::drivers::ipxe::set_internal(
+                    &mut task.node,
+                    crate::drivers::m2::KEEP_KEY,
+                    Some(keep.to_json()),
+                );
+            } else {
+                crate::drivers::ipxe::set_internal(
+                    &mut task.node,
+                    crate::drivers::m2::KEEP_KEY,
+                    None,
+                );
+            }
+        }
         Verb::Rescue => match args.get("rescue_password").and_then(Value::as_str) {
             Some(p) if !p.trim().is_empty() => {
                 if let Some(ii) = task.node.instance_info.as_object_mut() {
@@ -175,7 +206,7 @@ fn clean_steps_arg(args: &Map<String, Value>) -> Result<Vec<CleanStep>> {
 /// The background part of a provision verb. When the conductor's grace period
 /// after a stop runs out, the work is interrupted where it waits and the node fails
 /// with a message naming the conductor.
-async fn run(mut task: Task, verb: Verb, args: Map<String, Value>) {
+pub(crate) async fn run(mut task: Task, verb: Verb, args: Map<String, Value>) {
     let uuid = task.node.uuid.clone();
     let conductor = task.conductor().clone();
     let span = tracing::info_span!("provision", node = %uuid, verb = verb.as_str());

@@ -5,6 +5,7 @@ pub mod allocations;
 pub mod chassis;
 pub mod conductors;
 pub mod deploy_templates;
+pub mod disk_volumes;
 pub mod entities;
 pub mod images;
 pub mod migration;

@@ -385,7 +385,7 @@ pub fn register(r: &mut Registry, settings: &FakeSection) {
             InterfaceKind::Vendor => vec!["fake", "no-vendor"],
             InterfaceKind::Firmware => vec!["fake", "no-firmware"],
             InterfaceKind::Network => vec!["noop", "flat"],
-            InterfaceKind::Storage => vec!["noop"],
+            InterfaceKind::Storage => vec!["noop", "rbd"],
         };
         supported.insert(kind, names);
     }

@@ -424,7 +424,7 @@ pub fn register(r: &mut Registry, config: &Config) {
             InterfaceKind::Vendor => vec!["no-vendor", "fake"],
             InterfaceKind::Firmware => vec!["no-firmware", "fake"],
             InterfaceKind::Network => vec!["flat", "noop"],
-            InterfaceKind::Storage => vec!["noop"],
+            InterfaceKind::Storage => vec!["noop", "rbd"],
         };
         supported.insert(kind, names);
     }

@@ -3,6 +3,7 @@
 //! kept in a [`Registry`]; a node picks one implementation per interface, and
 //! [`DriverSet`] holds the chosen ones while a task runs.
 
+pub mod configdrive;
 pub mod fake;
 pub mod ipmi;
 pub mod ipxe;
@@ -424,6 +425,7 @@ impl Registry {
         fake::register(&mut r, &config.fake);
         r.add_boot(Arc::new(ipxe::Ipxe));
         r.add_deploy(Arc::new(m2::M2Deploy::new(services)));
+        r.add_plain(InterfaceKind::Storage, Arc::new(m2::RbdStorage));
         ipmi::register(&mut r, config);
         r
     }

@@ -80,6 +80,12 @@ pub enum Request {
     InjectNmi {
         node: String,
     },
+    /// Moves a failed node's disk to a spare node and boots it there; answers once
+    /// accepted.
+    Recover {
+        node: String,
+        spare: String,
+    },
     SetConsoleMode {
         node: String,
         enabled: bool,
@@ -150,6 +156,7 @@ impl Request {
             | Request::GetBootDevice { node }
             | Request::GetSupportedBootDevices { node }
             | Request::InjectNmi { node }
+            | Request::Recover { node, .. }
             | Request::SetConsoleMode { node, .. }
             | Request::GetConsole { node }
             | Request::VifAttach { node, .. }

@@ -5,6 +5,7 @@ pub mod chassis;
 pub mod conductor;
 pub mod deploy_template;
 pub mod deploy_template_step;
+pub mod disk_volume;
 pub mod image;
 pub mod node;
 pub mod node_trait;

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_initial;
 mod m0002_allocations_templates;
 mod m0003_images;
+mod m0004_disk_volumes;
 
 /// All migrations of m2, oldest first.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_allocations_templates::Migration),
             Box::new(m0003_images::Migration),
+            Box::new(m0004_disk_volumes::Migration),
         ]
     }
 }
