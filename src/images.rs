@@ -263,7 +263,11 @@ impl ImageCatalog {
         };
         let image = ImageRef::new(img.pool.clone(), img.rbd_image.clone());
         let result = self.store.flatten(&image).await;
-        let parent = img.extra.get(PARENT_KEY).and_then(Value::as_str).map(str::to_owned);
+        let parent = img
+            .extra
+            .get(PARENT_KEY)
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         if result.is_ok()
             && let Some(parent) = &parent
         {

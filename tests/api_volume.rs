@@ -520,9 +520,9 @@ fn bad_targets_are_refused_and_store_nothing() {
             "'volume_id' is a required property",
         ),
         (
-            with("volume_type", json!("rbd")),
+            with("volume_type", json!("nfs")),
             400,
-            "Invalid volume_type 'rbd'",
+            "Invalid volume_type 'nfs'",
         ),
         (with("volume_type", json!(3)), 400, "is not of type"),
         (with("boot_index", json!("1")), 400, "is not of type"),
@@ -748,9 +748,9 @@ fn patch_follows_ironic_rules() {
             "mandatory attribute",
         ),
         (
-            json!([{"op": "replace", "path": "/volume_type", "value": "rbd"}]),
+            json!([{"op": "replace", "path": "/volume_type", "value": "nfs"}]),
             400,
-            "Invalid volume_type 'rbd'",
+            "Invalid volume_type 'nfs'",
         ),
         (
             json!([{"op": "replace", "path": "/boot_index", "value": "2"}]),

@@ -145,7 +145,11 @@ fn new_image(mut doc: Map<String, Value>) -> Result<(NewImage, Option<String>)> 
 pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse> {
     let doc = common::parse_object(&body)?;
     let b = Body { kind: "image" };
-    let node = doc.get("node").cloned().map(|v| b.string(v, 255)).transpose()?;
+    let node = doc
+        .get("node")
+        .cloned()
+        .map(|v| b.string(v, 255))
+        .transpose()?;
     let flatten = match doc.get("flatten") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(f)) => *f,
@@ -185,7 +189,8 @@ async fn snapshot_node(
     ident: &str,
     flatten: bool,
 ) -> Result<Image> {
-    let n = super::nodes::lookup_for(state, ctx, ident, "baremetal:node:set_provision_state").await?;
+    let n =
+        super::nodes::lookup_for(state, ctx, ident, "baremetal:node:set_provision_state").await?;
     if spec.owner.is_none() {
         spec.owner = crate::drivers::m2::M2Deploy::viewer(&n).project;
     }
@@ -198,7 +203,9 @@ async fn snapshot_node(
                 locked.uuid
             )));
         };
-        images.snapshot_node(spec, &locked.uuid, &disk, flatten).await
+        images
+            .snapshot_node(spec, &locked.uuid, &disk, flatten)
+            .await
     })
     .await
 }

@@ -15,7 +15,6 @@ pub mod drivers;
 pub mod error;
 pub mod events;
 pub mod images;
-pub mod volumes;
 pub mod indicators;
 pub mod middleware;
 pub mod node_lock;
@@ -31,6 +30,7 @@ pub mod version;
 pub mod volume;
 pub mod volume_connectors;
 pub mod volume_targets;
+pub mod volumes;
 
 use std::sync::Arc;
 

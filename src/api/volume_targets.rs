@@ -63,8 +63,9 @@ const PATCHABLE: &[&str] = &[
 /// Root attributes a target can not do without.
 const REQUIRED: &[&str] = &["boot_index", "node_uuid", "volume_id", "volume_type"];
 
-/// Volume types a target may have.
-const VOLUME_TYPES: &[&str] = &["iscsi", "fibre_channel"];
+/// Volume types a target may have: Ironic's, plus `rbd` (Cinder's Ceph volumes, as
+/// Nova passes them), which the `rbd` storage interface boots.
+const VOLUME_TYPES: &[&str] = &["iscsi", "fibre_channel", "rbd"];
 
 /// Checks a target's volume type.
 fn check_volume_type(t: &str) -> Result<()> {

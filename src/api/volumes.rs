@@ -54,7 +54,10 @@ fn view(ctx: &Ctx, v: &DiskVolume) -> Value {
 }
 
 /// The checked fields of a create body or of a patched volume.
-fn new_volume(mut doc: Map<String, Value>, allowed: &[&str]) -> Result<(NewVolume, Option<String>)> {
+fn new_volume(
+    mut doc: Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(NewVolume, Option<String>)> {
     let b = Body { kind: "volume" };
     if let Some(k) = doc.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(b.unexpected(k));
@@ -95,15 +98,17 @@ fn catalog(state: &AppState) -> &VolumeCatalog {
 pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse> {
     let doc = common::parse_object(&body)?;
     let (mut spec, rbd) = new_volume(doc, &["name", "owner", "extra", "rbd"])?;
-    let rbd = rbd.ok_or_else(|| {
-        Error::invalid("Schema error for volume: 'rbd' is a required property")
-    })?;
+    let rbd =
+        rbd.ok_or_else(|| Error::invalid("Schema error for volume: 'rbd' is a required property"))?;
     if spec.owner.is_none() {
         spec.owner = viewer(&ctx).project;
     }
     let v = catalog(&state).register(spec, &rbd).await?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("{}/v1/volumes/{}", ctx.base, v.uuid)))
+        .insert_header((
+            header::LOCATION,
+            format!("{}/v1/volumes/{}", ctx.base, v.uuid),
+        ))
         .json(view(&ctx, &v)))
 }
 
@@ -118,7 +123,11 @@ pub async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Result<HttpRespon
     }) {
         return Err(Error::invalid(format!("Unexpected argument: {k}")));
     }
-    let page = Page::parse(&q, disk_volumes::SORTABLE, state.config.api.max_limit as u64)?;
+    let page = Page::parse(
+        &q,
+        disk_volumes::SORTABLE,
+        state.config.api.max_limit as u64,
+    )?;
     let marker = match &page.marker {
         Some(m) => Some(
             disk_volumes::by_uuid(&state.db, m)
@@ -247,7 +256,10 @@ mod tests {
             json!({"extra": []}),
             json!({"rbd": 3}),
         ] {
-            assert!(new_volume(bad.as_object().cloned().unwrap(), all).is_err(), "{bad}");
+            assert!(
+                new_volume(bad.as_object().cloned().unwrap(), all).is_err(),
+                "{bad}"
+            );
         }
     }
 }

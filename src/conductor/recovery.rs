@@ -27,10 +27,14 @@ pub const RECOVERED_FROM_KEY: &str = "m2_recovered_from";
 /// Accepts the recovery of `failed` onto `spare` and starts it.
 pub async fn start(conductor: &Arc<Conductor>, failed: &str, spare: &str) -> Result<Value> {
     conductor.check_running()?;
-    let spare_node = nodes::get(&conductor.db, spare).await.map_err(|e| match e {
-        Error::NotFound { .. } => Error::invalid(format!("Spare node {spare} could not be found.")),
-        other => other,
-    })?;
+    let spare_node = nodes::get(&conductor.db, spare)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound { .. } => {
+                Error::invalid(format!("Spare node {spare} could not be found."))
+            }
+            other => other,
+        })?;
     let mut f = Task::acquire(conductor, failed, "recover").await?;
     if spare_node.uuid == f.node.uuid {
         f.release().await;
@@ -160,7 +164,12 @@ async fn run(f: Task, mut s: Task, disk: ImageRef) {
         _ => None,
     };
     let attached = match &volume {
-        Some(v) => conductor.m2.volumes.attach(v, &su).await.map(|_| v.uuid.clone()),
+        Some(v) => conductor
+            .m2
+            .volumes
+            .attach(v, &su)
+            .await
+            .map(|_| v.uuid.clone()),
         None => Err(Error::Internal(format!(
             "The disk of node {fu} was not released (see its last_error); the spare \
              was not booted."

@@ -169,7 +169,17 @@ mod tests {
             updated_at: None,
         };
         assert!(visible_to(&v, &Viewer { project: None }));
-        assert!(visible_to(&v, &Viewer { project: Some("a".into()) }));
-        assert!(!visible_to(&v, &Viewer { project: Some("b".into()) }));
+        assert!(visible_to(
+            &v,
+            &Viewer {
+                project: Some("a".into())
+            }
+        ));
+        assert!(!visible_to(
+            &v,
+            &Viewer {
+                project: Some("b".into())
+            }
+        ));
     }
 }

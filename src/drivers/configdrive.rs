@@ -91,7 +91,11 @@ fn files(o: &serde_json::Map<String, Value>, node: &Node) -> Result<Vec<(String,
     if let Some(m) = meta.as_object_mut() {
         // cloud-init needs an instance id.
         m.entry("uuid").or_insert_with(|| {
-            json!(node.instance_uuid.clone().unwrap_or_else(|| node.uuid.clone()))
+            json!(
+                node.instance_uuid
+                    .clone()
+                    .unwrap_or_else(|| node.uuid.clone())
+            )
         });
     }
     let json_bytes = |v: &Value| {
@@ -111,7 +115,9 @@ fn files(o: &serde_json::Map<String, Value>, node: &Node) -> Result<Vec<(String,
     }
     match o.get("user_data") {
         None | Some(Value::Null) => {}
-        Some(Value::String(s)) => out.push(("openstack/latest/user_data".into(), s.clone().into_bytes())),
+        Some(Value::String(s)) => {
+            out.push(("openstack/latest/user_data".into(), s.clone().into_bytes()))
+        }
         Some(other) => out.push(("openstack/latest/user_data".into(), json_bytes(other)?)),
     }
     Ok(out)

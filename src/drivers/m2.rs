@@ -114,7 +114,11 @@ impl DiskKind {
 
     /// The kind recorded on a node (disks recorded before kinds existed are clones).
     pub fn of(node: &Node) -> DiskKind {
-        match node.driver_internal_info.get(DISK_KIND_KEY).and_then(Value::as_str) {
+        match node
+            .driver_internal_info
+            .get(DISK_KIND_KEY)
+            .and_then(Value::as_str)
+        {
             Some("volume") => DiskKind::Volume,
             Some("external") => DiskKind::External,
             _ => DiskKind::Clone,
@@ -267,7 +271,11 @@ impl M2Services {
                         None => (NewVolume::default(), "release"),
                     };
                     // m2 never removes the data of an image it did not make.
-                    let source = if kind == DiskKind::External { "register" } else { source };
+                    let source = if kind == DiskKind::External {
+                        "register"
+                    } else {
+                        source
+                    };
                     let v = self
                         .volumes
                         .keep(&disk, spec, &ctx.node.uuid, source)
@@ -466,10 +474,16 @@ impl M2Deploy {
             return Ok(disk);
         }
         if let Some(ident) = Self::volume_source(ctx.node)? {
-            let v = s.volumes.find(&ident, &Self::viewer(ctx.node)).await.map_err(|e| match e {
-                Error::NotFound { .. } => Error::invalid(format!("Volume {ident} could not be found.")),
-                other => other,
-            })?;
+            let v = s
+                .volumes
+                .find(&ident, &Self::viewer(ctx.node))
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound { .. } => {
+                        Error::invalid(format!("Volume {ident} could not be found."))
+                    }
+                    other => other,
+                })?;
             s.volumes.attach(&v, &ctx.node.uuid).await?;
             let disk = VolumeCatalog::disk(&v);
             Self::record_disk(ctx, &disk, DiskKind::Volume).await?;
@@ -610,7 +624,6 @@ impl M2Deploy {
         self.services.unexport(ctx).await?;
         ctx.save().await
     }
-
 }
 
 impl Interface for M2Deploy {
@@ -678,10 +691,16 @@ impl Deploy for M2Deploy {
                 )));
             }
         } else if let Some(ident) = Self::volume_source(ctx.node)? {
-            let v = s.volumes.find(&ident, &Self::viewer(ctx.node)).await.map_err(|e| match e {
-                Error::NotFound { .. } => Error::invalid(format!("Volume {ident} could not be found.")),
-                other => other,
-            })?;
+            let v = s
+                .volumes
+                .find(&ident, &Self::viewer(ctx.node))
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound { .. } => {
+                        Error::invalid(format!("Volume {ident} could not be found."))
+                    }
+                    other => other,
+                })?;
             if v.status != crate::db::disk_volumes::AVAILABLE
                 && v.node_uuid.as_deref() != Some(ctx.node.uuid.as_str())
             {

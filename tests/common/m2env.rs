@@ -130,6 +130,18 @@ impl Machine {
         }
     }
 
+    /// Forgets the console of the previous boot, before the next one starts.
+    pub fn clear_console(&self) {
+        let _ = std::fs::remove_file(self.dir.join("console.log"));
+    }
+
+    /// Waits for the guest's last line (`M2-DONE`); returns the whole console.
+    #[track_caller]
+    pub fn wait_done(&self) -> String {
+        self.wait_console("M2-DONE", BOOT_TIMEOUT);
+        self.console()
+    }
+
     pub fn console(&self) -> String {
         std::fs::read_to_string(self.dir.join("console.log"))
             .unwrap_or_default()
@@ -249,9 +261,15 @@ pub fn inquiry(tgt_port: &str, iqn: &str, initiator: &str, user: &str, secret: &
 }
 
 pub fn build_image(dir: &Path) -> PathBuf {
-    let img = dir.join("tiny.img");
+    build_image_with(dir, "tiny.img", &[])
+}
+
+/// Builds the test image `dir/name` with build-image.sh options (`--write WORD`, ...).
+pub fn build_image_with(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let img = dir.join(name);
     let out = Command::new(repo_root().join("tests/harness/build-image.sh"))
         .arg(&img)
+        .args(args)
         .output()
         .expect("build-image.sh");
     assert!(
@@ -303,4 +321,51 @@ pub fn m2_config(ceph: &Service, tgt: &Service, extra: &str) -> String {
     );
     // Server::start_with merges the text: a key given again in `extra` replaces the base one.
     format!("{base}{extra}")
+}
+
+/// Boots RBD image `pool/image` in a QEMU VM through QEMU's rbd driver (a VM on
+/// Ceph, as Nova runs one on a Cinder volume) and returns its console once the
+/// guest powered off.
+pub fn run_vm(ceph: &Service, rbd_image: &str, timeout: Duration) -> String {
+    let dir = tempfile::Builder::new()
+        .prefix("m2-vm-")
+        .tempdir()
+        .expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("tftp")).unwrap();
+    let mut child = Command::new(repo_root().join("tests/harness/qemu-node.sh"))
+        .arg("run")
+        .arg(dir.path())
+        .args(["--tgt-port", "1", "--rbd", rbd_image, "--ceph-conf"])
+        .arg(ceph.var("CEPH_CONF"))
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("qemu-node.sh");
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait for qemu") {
+            break Some(st);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let console = std::fs::read_to_string(dir.path().join("console.log"))
+        .unwrap_or_default()
+        .replace('\r', "");
+    assert!(
+        status.is_some_and(|s| s.success()) && console.contains("M2-DONE"),
+        "the VM on {rbd_image} did not finish ({status:?}):\n{console}"
+    );
+    console
+}
+
+/// The value of the console line `KEY=value`, if printed.
+pub fn console_value(console: &str, key: &str) -> Option<String> {
+    console
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .map(str::to_owned)
 }

@@ -37,7 +37,7 @@ KVER=${M2_KERNEL_VERSION:-$(find /boot -maxdepth 1 -name 'vmlinuz-*' -printf '%f
     die "no readable /boot/vmlinuz-* with /lib/modules (install linux-image-amd64)"
 MBR=/usr/lib/syslinux/mbr/mbr.bin
 [[ -r $MBR ]] || die "$MBR missing (install syslinux-common)"
-MODULES=(iscsi_ibft virtio_pci virtio_net crc32c_generic iscsi_tcp sd_mod vfat nls_cp437 nls_ascii)
+MODULES=(iscsi_ibft virtio_pci virtio_net virtio_blk crc32c_generic iscsi_tcp sd_mod vfat nls_cp437 nls_ascii)
 EPOCH=946684800 # 2000-01-01: fixed timestamps (FAT cannot hold 1970)
 export SOURCE_DATE_EPOCH=$EPOCH
 DISK_SECTORS=131072   # 64 MiB

@@ -9,8 +9,9 @@
 #
 #   eval "$(tests/harness/ceph.sh start /tmp/m2-ceph)"; rbd ls m2-disks
 #
-# Provides pools m2-images and m2-disks (rbd), user client.m2 (profile rbd on
-# both pools; keyring DIR/ceph.client.m2.keyring), rbd default features = 1.
+# Provides pools m2-images, m2-disks and volumes (rbd; `volumes` stands for
+# Cinder's pool), user client.m2 (profile rbd on all three; keyring
+# DIR/ceph.client.m2.keyring), rbd default features = 1.
 # Environment: M2_CEPH_MON_PORT (msgr2 port; msgr1 is PORT+1; default: a free
 # pair), M2_CEPH_OSD_SIZE (sparse OSD file size, default 10G),
 # M2_CEPH_TIMEOUT (seconds to wait for each step, default 60).
@@ -22,8 +23,7 @@ set -euo pipefail
 CMD=$1
 DIR=$(abspath "$2")
 CONF=$DIR/ceph.conf
-TIMEOUT=${M2_CEPH_TIMEOUT:-60}
-POOLS=(m2-images m2-disks)
+POOLS=(m2-images m2-disks volumes)
 DAEMONS=(mon.a mgr.x osd.0)
 
 ceph_() { timeout "$TIMEOUT" ceph -c "$CONF" "$@"; }
@@ -105,8 +105,8 @@ bootstrap() {
     mkkey "$DIR/osd/ceph-0/keyring" osd.0 \
         --cap mon 'allow profile osd' --cap mgr 'allow profile osd' --cap osd 'allow *'
     mkkey "$DIR/ceph.client.m2.keyring" client.m2 --cap mon 'profile rbd' \
-        --cap osd 'profile rbd pool=m2-images, profile rbd pool=m2-disks' \
-        --cap mgr 'profile rbd pool=m2-images, profile rbd pool=m2-disks'
+        --cap osd 'profile rbd pool=m2-images, profile rbd pool=m2-disks, profile rbd pool=volumes' \
+        --cap mgr 'profile rbd pool=m2-images, profile rbd pool=m2-disks, profile rbd pool=volumes'
     local k
     for k in ceph.client.admin.keyring mgr/ceph-x/keyring osd/ceph-0/keyring ceph.client.m2.keyring; do
         ceph-authtool "$DIR/mon.keyring" --import-keyring "$DIR/$k" >/dev/null

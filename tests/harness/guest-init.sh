@@ -5,6 +5,11 @@
 #   M2-UPTIME=<seconds>         guest uptime then (and before M2-DONE)
 #   M2-IBFT-TARGET=<iqn>        from /sys/firmware/ibft (iPXE sanboot)
 #   M2-IBFT-INITIATOR=<iqn>
+#   M2-LOCAL-DISK               no iBFT: booted from a local (virtio) disk, as a VM
+#   M2-CONFIGDRIVE=<label>      a disk labelled config-2 (LUN 2) was found
+#   M2-USERDATA=<first line>    of openstack/latest/user_data on it
+#   M2-NOCONFIGDRIVE            no such disk
+# A line m2write=<word> in the configdrive's user_data asks for a write too.
 #   M2-DATA=<words>             M2DATA.TXT on the boot disk, lines joined by spaces
 #   M2-NODATA                   no M2DATA.TXT
 #   M2-WROTE=<word>             word appended to M2DATA.TXT (see below)
@@ -31,11 +36,21 @@ fail() {
 
 modprobe iscsi_ibft || fail "modprobe iscsi_ibft"
 ibft=/sys/firmware/ibft
-[ -r $ibft/target0/target-name ] || fail "no iBFT target"
-echo "M2-IBFT-TARGET=$(cat $ibft/target0/target-name)"
-echo "M2-IBFT-INITIATOR=$(cat $ibft/initiator/initiator-name)"
+if [ -r $ibft/target0/target-name ]; then
+    echo "M2-IBFT-TARGET=$(cat $ibft/target0/target-name)"
+    echo "M2-IBFT-INITIATOR=$(cat $ibft/initiator/initiator-name)"
+    glob="sd*1"
+else
+    # A VM booting the same disk through QEMU's rbd driver.
+    echo M2-LOCAL-DISK
+    for m in virtio_pci virtio_blk vfat nls_cp437 nls_ascii; do
+        modprobe $m || fail "modprobe $m"
+    done
+    glob="vd*1"
+fi
 
 # --- stage 2: log into the boot target, read and write the FAT partition ---
+if [ "$glob" = "sd*1" ]; then
 # iscsi_tcp needs crc32c from the crypto API (no SSE4.2 under TCG).
 for m in virtio_pci virtio_net crc32c_generic iscsi_tcp sd_mod vfat nls_cp437 nls_ascii; do
     modprobe $m || fail "modprobe $m"
@@ -49,16 +64,42 @@ while :; do
 done
 iscsistart -N >/tmp/iscsistart-N.log 2>&1 || { cat /tmp/iscsistart-N.log; fail "iscsistart -N"; }
 iscsistart -b >/tmp/iscsistart-b.log 2>&1 || { cat /tmp/iscsistart-b.log; fail "iscsistart -b"; }
+fi
 
 part=""
 i=0
 while [ -z "$part" ]; do
-    for p in /sys/class/block/sd*1; do
+    # shellcheck disable=SC2086 # the glob is meant to expand
+    for p in /sys/class/block/$glob; do
         [ -e "$p" ] && [ -b "/dev/${p##*/}" ] && part=/dev/${p##*/}
     done
     [ -n "$part" ] && break
     i=$((i + 1)); [ $i -le 100 ] || fail "no disk partition after iSCSI login"; sleep 0.2
 done
+
+# The configdrive: a whole disk (no partition table) labelled config-2.
+cfg=""
+i=0
+while [ -z "$cfg" ] && [ $i -lt 5 ]; do
+    for d in /sys/class/block/sd*; do
+        [ -e "$d" ] || continue
+        dev=/dev/${d##*/}
+        blkid "$dev" 2>/dev/null | grep -q 'LABEL="config-2"' && cfg=$dev
+    done
+    [ -n "$cfg" ] || { i=$((i + 1)); sleep 0.2; }
+done
+if [ -n "$cfg" ]; then
+    mkdir -p /cfg
+    mount -t vfat -o ro "$cfg" /cfg || fail "mount configdrive $cfg"
+    echo "M2-CONFIGDRIVE=config-2"
+    if [ -f /cfg/openstack/latest/user_data ]; then
+        echo "M2-USERDATA=$(head -n 1 /cfg/openstack/latest/user_data | tr -d '\r')"
+        cfgword=$(sed -n 's/^m2write=\([A-Za-z0-9_-]*\).*/\1/p' /cfg/openstack/latest/user_data | head -n 1)
+    fi
+    umount /cfg
+else
+    echo M2-NOCONFIGDRIVE
+fi
 mkdir -p /mnt
 mount -t vfat -o rw "$part" /mnt || fail "mount $part"
 
@@ -68,7 +109,7 @@ else
     echo M2-NODATA
 fi
 
-word=""
+word=${cfgword:-}
 # shellcheck disable=SC2013 # words, not lines
 for arg in $(cat /proc/cmdline); do
     case $arg in m2write=*) word=${arg#m2write=} ;; esac

@@ -12,6 +12,9 @@
 #   --mac MAC       NIC MAC (default 52:54:00:12:34:56)
 #   --memory MB     default 512
 #   --bootfile F    DHCP boot file served from DIR/tftp (default boot.ipxe)
+#   --rbd P/I       a VM instead: boot RBD image P/I from a virtio disk through
+#                   QEMU's rbd driver (qemu-block-extra), no network boot
+#   --ceph-conf F   ceph.conf for --rbd (client id m2, keyring from the conf)
 #
 # DIR/tftp/<bootfile> must exist (an iPXE script starting with #!ipxe); the
 # serial console goes to DIR/console.log (rewritten at each start).
@@ -30,7 +33,8 @@ set -euo pipefail
 MODE=$1
 DIR=$(abspath "$2")
 shift 2
-TGT_PORT="" HTTP_PORT="" MAC=52:54:00:12:34:56 MEMORY=512 BOOTFILE=boot.ipxe
+TGT_PORT="" HTTP_PORT="" MAC=52:54:00:12:34:56 MEMORY=512 BOOTFILE=boot.ipxe RBD="" CEPH_CONF=""
+
 while [[ $# -gt 0 ]]; do
     case $1 in
         --tgt-port) TGT_PORT=$2; shift 2 ;;
@@ -38,6 +42,8 @@ while [[ $# -gt 0 ]]; do
         --mac) MAC=$2; shift 2 ;;
         --memory) MEMORY=$2; shift 2 ;;
         --bootfile) BOOTFILE=$2; shift 2 ;;
+        --rbd) RBD=$2; shift 2 ;;
+        --ceph-conf) CEPH_CONF=$2; shift 2 ;;
         *) usage ;;
     esac
 done
@@ -57,8 +63,14 @@ cmd=(qemu-system-x86_64 -machine pc,accel=tcg -m "$MEMORY" -smp 1
     -display none -vga none -monitor none -no-reboot
     -serial "file:$DIR/console.log"
     -netdev "$netdev"
-    -device "virtio-net-pci,netdev=n0,mac=$MAC,romfile=$ROM,disable-legacy=on"
-    -boot n)
+    -device "virtio-net-pci,netdev=n0,mac=$MAC,romfile=$ROM,disable-legacy=on")
+if [[ -n $RBD ]]; then
+    [[ -r $CEPH_CONF && $CEPH_CONF != *[,:]* && $RBD != *[,:]* ]] ||
+        die "--rbd needs a readable --ceph-conf without commas or colons"
+    cmd+=(-drive "file=rbd:$RBD:id=m2:conf=$CEPH_CONF,format=raw,if=virtio,cache=writeback" -boot c)
+else
+    cmd+=(-boot n)
+fi
 
 if [[ $MODE == print ]]; then
     out=""
