@@ -227,9 +227,12 @@ impl ImageCatalog {
         }
         // Recorded first, so that whatever happens next is accounted for.
         let mut img = images::insert(&self.db, img).await?;
+        let started = std::time::Instant::now();
+        let mut snapped = started.elapsed();
         let made = async {
             self.store.snap_create(&parent).await?;
             self.store.snap_protect(&parent).await?;
+            snapped = started.elapsed();
             self.store.clone_image(&parent, &image).await?;
             self.store.snap_create(&golden).await?;
             self.store.snap_protect(&golden).await
@@ -241,7 +244,14 @@ impl ImageCatalog {
             let _ = images::delete(&self.db, img.id).await;
             return Err(e);
         }
-        tracing::info!(node, image = %img.uuid, parent = %parent, "node disk captured as an image");
+        tracing::info!(
+            node,
+            image = %img.uuid,
+            parent = %parent,
+            disk_snapshot_ms = snapped.as_millis() as u64,
+            clone_ms = (started.elapsed() - snapped).as_millis() as u64,
+            "node disk captured as an image"
+        );
         if flatten {
             let me = self.clone();
             let uuid = img.uuid.clone();

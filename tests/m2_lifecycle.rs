@@ -137,7 +137,7 @@ fn node_disks_live_like_vm_disks() {
     let n = wait_state(&s, na, "active");
     let disk_a = internal(&n, "m2_disk");
     let iqn_a = internal(&n, "m2_target");
-    let cd = internal(&n, "m2_configdrive");
+    let cd = internal(&n, "m2_config_drive");
     assert!(rbd_exists(&ceph, &cd), "no configdrive image {cd}");
     let con = a.wait_done();
     expect_line(&con, "M2-CONFIGDRIVE", "config-2");
@@ -230,7 +230,8 @@ fn node_disks_live_like_vm_disks() {
         !rbd_exists(&ceph, &disk_b),
         "B's clone outlived its undeploy"
     );
-    cli.run(&["node", "unset", nb, "--instance-info", "image_source"]);
+    // An undeploy clears instance_info; the volume is all B is given.
+    assert!(s.node(nb)["instance_info"].get("image_source").is_none());
     cli.run(&["node", "set", nb, "--instance-info", "volume=a-data"]);
     b.clear_console();
     let started = Instant::now();
@@ -336,6 +337,9 @@ fn node_disks_live_like_vm_disks() {
     eprintln!("recovery b -> c: call to marker {:?}", started.elapsed());
     let con = c.wait_done();
     expect_line(&con, "M2-DATA", "alpha beta");
+    // The instance moves with its configdrive, whose user data writes again.
+    expect_line(&con, "M2-CONFIGDRIVE", "config-2");
+    expect_line(&con, "M2-WROTE", "beta");
     let n = wait_state(&s, nc, "active");
     assert_eq!(internal(&n, "m2_disk"), disk_a);
     assert_eq!(n["instance_info"]["m2_recovered_from"], json!(nb));
@@ -368,7 +372,7 @@ fn node_disks_live_like_vm_disks() {
     assert_eq!(vol["status"], "available", "{vol}");
     let con = run_vm(&ceph, &disk_a, BOOT_TIMEOUT);
     assert!(con.contains("M2-LOCAL-DISK"), "{con}");
-    expect_line(&con, "M2-DATA", "alpha beta");
+    expect_line(&con, "M2-DATA", "alpha beta beta");
 
     // --- VM to physical: a VM writes its Cinder-style RBD volume; D boots it.
     let cinder = format!("volumes/volume-{}", uuid::Uuid::new_v4());
@@ -378,7 +382,6 @@ fn node_disks_live_like_vm_disks() {
     expect_line(&con, "M2-WROTE", "vm");
     s.provision(nd, json!({"target": "deleted"}));
     wait_state(&s, nd, "available");
-    cli.run(&["node", "unset", nd, "--instance-info", "image_source"]);
     cli.run(&["node", "set", nd, "--storage-interface", "rbd"]);
     let volume_id = cinder.trim_start_matches("volumes/volume-").to_owned();
     s.post(

@@ -42,7 +42,7 @@ pub const TARGET_KEY: &str = "m2_target";
 /// Key of the kind of the node's disk (`clone`, `volume`, `external`).
 pub const DISK_KIND_KEY: &str = "m2_disk_kind";
 /// Key of the node's configdrive image (`pool/image`), exported as LUN 2.
-pub const CONFIGDRIVE_KEY: &str = "m2_configdrive";
+pub const CONFIGDRIVE_KEY: &str = "m2_config_drive";
 /// Key set by an undeploy that keeps the disk: `{"name": <volume name or null>}`.
 pub const KEEP_KEY: &str = "m2_keep_disk";
 

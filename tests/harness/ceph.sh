@@ -23,6 +23,7 @@ set -euo pipefail
 CMD=$1
 DIR=$(abspath "$2")
 CONF=$DIR/ceph.conf
+TIMEOUT=${M2_CEPH_TIMEOUT:-60}
 POOLS=(m2-images m2-disks volumes)
 DAEMONS=(mon.a mgr.x osd.0)
 

@@ -10,6 +10,9 @@
 #   M2-USERDATA=<first line>    of openstack/latest/user_data on it
 #   M2-NOCONFIGDRIVE            no such disk
 # A line m2write=<word> in the configdrive's user_data asks for a write too.
+# A line m2copy=1 there asks, after the iSCSI login, for a copy of the whole
+# boot disk to the local disk /dev/vda (as a copy-to-disk deploy would do):
+#   M2-COPIED=<bytes>           the boot disk was copied to /dev/vda
 #   M2-DATA=<words>             M2DATA.TXT on the boot disk, lines joined by spaces
 #   M2-NODATA                   no M2DATA.TXT
 #   M2-WROTE=<word>             word appended to M2DATA.TXT (see below)
@@ -77,15 +80,12 @@ while [ -z "$part" ]; do
     i=$((i + 1)); [ $i -le 100 ] || fail "no disk partition after iSCSI login"; sleep 0.2
 done
 
-# The configdrive: a whole disk (no partition table) labelled config-2.
+# The configdrive: a whole disk (no partition table) labelled config-2
+# (busybox has findfs, not blkid).
 cfg=""
 i=0
 while [ -z "$cfg" ] && [ $i -lt 5 ]; do
-    for d in /sys/class/block/sd*; do
-        [ -e "$d" ] || continue
-        dev=/dev/${d##*/}
-        blkid "$dev" 2>/dev/null | grep -q 'LABEL="config-2"' && cfg=$dev
-    done
+    cfg=$(findfs LABEL=config-2 2>/dev/null) || cfg=""
     [ -n "$cfg" ] || { i=$((i + 1)); sleep 0.2; }
 done
 if [ -n "$cfg" ]; then
@@ -95,10 +95,22 @@ if [ -n "$cfg" ]; then
     if [ -f /cfg/openstack/latest/user_data ]; then
         echo "M2-USERDATA=$(head -n 1 /cfg/openstack/latest/user_data | tr -d '\r')"
         cfgword=$(sed -n 's/^m2write=\([A-Za-z0-9_-]*\).*/\1/p' /cfg/openstack/latest/user_data | head -n 1)
+        grep -q '^m2copy=1' /cfg/openstack/latest/user_data && cfgcopy=1
     fi
     umount /cfg
 else
     echo M2-NOCONFIGDRIVE
+fi
+# Copy mode: the whole boot disk (the partition's disk) onto the local disk.
+if [ -n "${cfgcopy:-}" ] && [ "$glob" = "sd*1" ]; then
+    disk=${part%%[0-9]*}
+    modprobe virtio_blk || fail "modprobe virtio_blk"
+    i=0
+    while [ ! -b /dev/vda ]; do
+        i=$((i + 1)); [ $i -le 50 ] || fail "no local disk /dev/vda"; sleep 0.1
+    done
+    dd if="$disk" of=/dev/vda bs=1M conv=fsync 2>/tmp/dd.log || { cat /tmp/dd.log; fail "dd $disk to /dev/vda"; }
+    echo "M2-COPIED=$(blockdev --getsize64 "$disk")"
 fi
 mkdir -p /mnt
 mount -t vfat -o rw "$part" /mnt || fail "mount $part"

@@ -15,6 +15,9 @@
 #   --rbd P/I       a VM instead: boot RBD image P/I from a virtio disk through
 #                   QEMU's rbd driver (qemu-block-extra), no network boot
 #   --ceph-conf F   ceph.conf for --rbd (client id m2, keyring from the conf)
+#   --local-disk F  also attach raw file F as a virtio disk (the node's local
+#                   disk; the guest sees it as /dev/vda); still network boot
+#   --boot-local    boot from the --local-disk (-boot c) instead of the network
 #
 # DIR/tftp/<bootfile> must exist (an iPXE script starting with #!ipxe); the
 # serial console goes to DIR/console.log (rewritten at each start).
@@ -34,6 +37,7 @@ MODE=$1
 DIR=$(abspath "$2")
 shift 2
 TGT_PORT="" HTTP_PORT="" MAC=52:54:00:12:34:56 MEMORY=512 BOOTFILE=boot.ipxe RBD="" CEPH_CONF=""
+LOCAL_DISK="" BOOT_LOCAL=""
 
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -44,6 +48,8 @@ while [[ $# -gt 0 ]]; do
         --bootfile) BOOTFILE=$2; shift 2 ;;
         --rbd) RBD=$2; shift 2 ;;
         --ceph-conf) CEPH_CONF=$2; shift 2 ;;
+        --local-disk) LOCAL_DISK=$2; shift 2 ;;
+        --boot-local) BOOT_LOCAL=1; shift ;;
         *) usage ;;
     esac
 done
@@ -52,6 +58,13 @@ done
 ROM=/usr/lib/ipxe/qemu/pxe-virtio.rom
 [[ -r $ROM ]] || die "$ROM missing (install ipxe-qemu)"
 [[ $DIR != *,* ]] || die "DIR must not contain commas (QEMU option syntax)"
+if [[ -n $LOCAL_DISK ]]; then
+    LOCAL_DISK=$(abspath "$LOCAL_DISK")
+    [[ -w $LOCAL_DISK && $LOCAL_DISK != *[,:]* ]] ||
+        die "--local-disk needs a writable file without commas or colons"
+fi
+[[ -z $BOOT_LOCAL || -n $LOCAL_DISK ]] || die "--boot-local needs --local-disk"
+[[ -z $BOOT_LOCAL || -z $RBD ]] || die "--boot-local and --rbd exclude each other"
 
 netdev="user,id=n0,restrict=on,tftp=$DIR/tftp,bootfile=$BOOTFILE"
 netdev+=",guestfwd=tcp:10.0.2.100:3260-cmd:socat -b 262144 - TCP:127.0.0.1:$TGT_PORT"
@@ -68,7 +81,13 @@ if [[ -n $RBD ]]; then
     [[ -r $CEPH_CONF && $CEPH_CONF != *[,:]* && $RBD != *[,:]* ]] ||
         die "--rbd needs a readable --ceph-conf without commas or colons"
     cmd+=(-drive "file=rbd:$RBD:id=m2:conf=$CEPH_CONF,format=raw,if=virtio,cache=writeback" -boot c)
-else
+fi
+if [[ -n $LOCAL_DISK ]]; then
+    cmd+=(-drive "file=$LOCAL_DISK,format=raw,if=virtio")
+fi
+if [[ -n $BOOT_LOCAL ]]; then
+    cmd+=(-boot c)
+elif [[ -z $RBD ]]; then
     cmd+=(-boot n)
 fi
 
