@@ -266,30 +266,44 @@ impl ImageCatalog {
     }
 
     /// Copies a node snapshot image's data out of the node's disk, then removes the
-    /// disk's snapshot it depended on. The image stays usable meanwhile.
+    /// disk's snapshot it depended on. The image stays usable meanwhile. Its golden
+    /// snapshot, taken before the copy, still refers to the disk: it is taken again
+    /// when no node disk is cloned from it yet; otherwise the image stays attached
+    /// to the disk until those nodes are undeployed.
     pub async fn flatten(&self, uuid: &str) -> Result<()> {
         let Some(img) = images::by_uuid(&self.db, uuid).await? else {
             return Ok(());
         };
         let image = ImageRef::new(img.pool.clone(), img.rbd_image.clone());
-        let result = self.store.flatten(&image).await;
+        let mut result = self.store.flatten(&image).await;
+        if result.is_ok() {
+            result = self.retake_golden(&img).await;
+        }
         let parent = img
             .extra
             .get(PARENT_KEY)
             .and_then(Value::as_str)
             .map(str::to_owned);
-        if result.is_ok()
-            && let Some(parent) = &parent
-        {
-            self.drop_node_snapshot(parent).await;
-        }
+        let detached = match (&result, &parent) {
+            (Ok(()), Some(parent)) => self.drop_node_snapshot(parent).await,
+            (Ok(()), None) => true,
+            _ => false,
+        };
         // Written to a fresh read: the record may have been edited meanwhile.
         if let Some(mut img) = images::by_uuid(&self.db, uuid).await? {
             if let Some(extra) = img.extra.as_object_mut() {
                 match &result {
-                    Ok(()) => {
+                    Ok(()) if detached => {
                         extra.remove(PARENT_KEY);
                         extra.insert(FLATTEN_KEY.into(), json!("done"));
+                    }
+                    Ok(()) => {
+                        extra.insert(
+                            FLATTEN_KEY.into(),
+                            json!(
+                                "copied; detached once the nodes deployed from it are undeployed"
+                            ),
+                        );
                     }
                     Err(e) => {
                         extra.insert(FLATTEN_KEY.into(), json!(format!("failed: {e}")));
@@ -299,21 +313,43 @@ impl ImageCatalog {
             images::save(&self.db, &mut img).await?;
         }
         if result.is_ok() {
-            tracing::info!(image = %uuid, "node snapshot image flattened");
+            tracing::info!(image = %uuid, detached, "node snapshot image flattened");
         }
         result
     }
 
+    /// Takes an image's golden snapshot again (after a flatten, so that it no longer
+    /// refers to the parent), unless disks are cloned from it.
+    async fn retake_golden(&self, img: &Image) -> Result<()> {
+        let golden = Self::golden(img);
+        match self.store.children(&golden).await {
+            Ok(c) if !c.is_empty() => return Ok(()),
+            Ok(_) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        for step in [
+            self.store.snap_unprotect(&golden).await,
+            self.store.snap_remove(&golden).await,
+        ] {
+            match step {
+                Ok(()) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.store.snap_create(&golden).await?;
+        self.store.snap_protect(&golden).await
+    }
+
     /// Unprotects and removes a node disk snapshot (`pool/image@snap`) once nothing is
-    /// cloned from it; failures are logged.
-    async fn drop_node_snapshot(&self, location: &str) {
+    /// cloned from it; failures are logged. True when the snapshot is gone.
+    async fn drop_node_snapshot(&self, location: &str) -> bool {
         let Ok((disk, Some(snap))) = parse_location(location) else {
-            return;
+            return true;
         };
         let s = disk.snap(snap);
         match self.store.children(&s).await {
-            Ok(c) if !c.is_empty() => return,
-            Err(Error::NotFound { .. }) => return,
+            Ok(c) if !c.is_empty() => return false,
+            Err(Error::NotFound { .. }) => return true,
             _ => {}
         }
         for step in [
@@ -324,14 +360,17 @@ impl ImageCatalog {
                 Ok(()) | Err(Error::NotFound { .. }) => {}
                 Err(e) => {
                     tracing::warn!(snapshot = %s, error = %e, "could not remove a node snapshot");
-                    return;
+                    return false;
                 }
             }
         }
+        true
     }
 
     /// Makes a node disk removable: images taken from it are flattened (they keep
     /// their data) and its snapshots removed. Called before the disk is deleted.
+    /// [`Error::Conflict`] when an image taken from it still depends on it, because
+    /// node disks were cloned from the image before it was flattened.
     pub async fn release_dependents(&self, disk: &ImageRef) -> Result<()> {
         let snaps = match self.store.snap_list(disk).await {
             Ok(s) => s,
@@ -348,9 +387,28 @@ impl ImageCatalog {
                         None => self.store.flatten(&child).await?,
                     }
                 }
-                self.store.snap_unprotect(&s).await?;
+                let left = match self.store.children(&s).await {
+                    Ok(c) => c,
+                    Err(Error::NotFound { .. }) => continue,
+                    Err(e) => return Err(e),
+                };
+                if !left.is_empty() {
+                    let names: Vec<String> = left.iter().map(ToString::to_string).collect();
+                    return Err(Error::Conflict(format!(
+                        "Disk {disk} is still needed by image(s) taken from it ({}): node \
+                         disks were cloned from them before they were copied out.",
+                        names.join(", ")
+                    )));
+                }
+                match self.store.snap_unprotect(&s).await {
+                    Ok(()) | Err(Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
             }
-            self.store.snap_remove(&s).await?;
+            match self.store.snap_remove(&s).await {
+                Ok(()) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }

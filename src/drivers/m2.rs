@@ -260,11 +260,25 @@ impl M2Services {
                 (DiskKind::External, None) => {
                     tracing::info!(node = %ctx.node.uuid, disk = %disk, "boot volume left in place");
                 }
-                (DiskKind::Clone, None) => {
-                    self.images.release_dependents(&disk).await?;
-                    self.remove_image(&disk).await?;
-                    tracing::info!(node = %ctx.node.uuid, disk = %disk, "removed node disk");
-                }
+                (DiskKind::Clone, None) => match self.images.release_dependents(&disk).await {
+                    Ok(()) => {
+                        self.remove_image(&disk).await?;
+                        tracing::info!(node = %ctx.node.uuid, disk = %disk, "removed node disk");
+                    }
+                    Err(Error::Conflict(why)) => {
+                        // Images in use still read from it: kept, and listed, as a volume.
+                        let spec = NewVolume {
+                            owner: M2Deploy::viewer(ctx.node).project,
+                            ..Default::default()
+                        };
+                        let v = self
+                            .volumes
+                            .keep(&disk, spec, &ctx.node.uuid, "retained")
+                            .await?;
+                        tracing::warn!(node = %ctx.node.uuid, disk = %disk, volume = %v.uuid, %why, "disk kept as a volume");
+                    }
+                    Err(e) => return Err(e),
+                },
                 (_, keep) => {
                     let (spec, source) = match keep {
                         Some(k) => (k.volume.clone(), k.source.as_str()),

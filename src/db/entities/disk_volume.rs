@@ -19,8 +19,9 @@ pub struct Model {
     pub size: Option<i64>,
     pub pool: String,
     pub rbd_image: String,
-    /// `release` (kept on undeploy), `recovery` (moved off a failed node) or
-    /// `register` (an RBD image m2 did not make, such as a VM's volume).
+    /// `release` (kept on undeploy), `recovery` (moved off a failed node),
+    /// `retained` (a disk images taken from it still read from, kept instead of
+    /// removed) or `register` (an RBD image m2 did not make, such as a VM's volume).
     pub source: String,
     /// The node whose disk this was first.
     pub source_node: Option<String>,
