@@ -251,30 +251,42 @@ pub async fn list_nodes(
     )
     .await?;
     let extras = extras_for(state, ctx, &list, fields.as_deref()).await?;
-    let items: Vec<Value> = list
-        .iter()
-        .zip(extras.iter())
-        .map(|(n, e)| node_view::render(ctx, n, e, fields.as_deref(), !detail))
-        .collect();
-    let mut body = Map::new();
-    let count = items.len();
-    body.insert("nodes".into(), Value::Array(items));
+    let count = list.len();
+    let last_uuid = list.last().map(|n| n.uuid.clone());
+    // Each node is rendered and written out on its own, so a page of a thousand
+    // detailed nodes never exists twice in memory (as values and as text).
+    let mut out = Vec::with_capacity(count * if detail { 2048 } else { 256 } + 256);
+    out.extend_from_slice(b"{\"nodes\": [");
+    for (i, (n, e)) in list.into_iter().zip(extras.iter()).enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        let item = node_view::render(ctx, &n, e, fields.as_deref(), !detail);
+        serde_json::to_writer(&mut out, &item)
+            .map_err(|e| Error::Internal(format!("rendering node {}: {e}", n.uuid)))?;
+    }
+    out.push(b']');
     let path = match (chassis, detail_path) {
         (Some(c), false) => format!("chassis/{}/nodes", c.uuid),
         (Some(c), true) => format!("chassis/{}/nodes/detail", c.uuid),
         (None, false) => "nodes".to_owned(),
         (None, true) => "nodes/detail".to_owned(),
     };
-    common::add_next(
-        &mut body,
-        ctx,
-        &path,
-        &page,
-        &q,
-        count,
-        list.last().map(|n| n.uuid.as_str()),
-    );
-    Ok(HttpResponse::Ok().json(Value::Object(body)))
+    let mut tail = Map::new();
+    common::add_next(&mut tail, ctx, &path, &page, &q, count, last_uuid.as_deref());
+    for (k, v) in tail {
+        out.extend_from_slice(b", ");
+        serde_json::to_writer(&mut out, &k)
+            .and_then(|_| {
+                out.extend_from_slice(b": ");
+                serde_json::to_writer(&mut out, &v)
+            })
+            .map_err(|e| Error::Internal(format!("rendering the node list: {e}")))?;
+    }
+    out.push(b'}');
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(out))
 }
 
 #[utoipa::path(get, path = "/v1/nodes", tag = "Nodes", params(super::openapi::VersionHeaders, ("fields" = Option<String>, Query, description = "Comma-separated fields to return (1.8)"), ("detail" = Option<bool>, Query, description = "Return full nodes (1.43)"), ("limit" = Option<u32>, Query, description = "Page size, at most [api] max_limit"), ("marker" = Option<String>, Query, description = "UUID of the last node of the previous page"), ("sort_key" = Option<String>, Query, description = "Field to sort by"), ("sort_dir" = Option<String>, Query, description = "asc or desc"), ("provision_state" = Option<String>, Query, description = "Filter"), ("maintenance" = Option<bool>, Query, description = "Filter"), ("associated" = Option<bool>, Query, description = "Filter: has an instance"), ("instance_uuid" = Option<String>, Query, description = "Filter"), ("driver" = Option<String>, Query, description = "Filter"), ("resource_class" = Option<String>, Query, description = "Filter (1.21)"), ("conductor_group" = Option<String>, Query, description = "Filter (1.46)"), ("fault" = Option<String>, Query, description = "Filter (1.42)"), ("owner" = Option<String>, Query, description = "Filter (1.50)"), ("lessee" = Option<String>, Query, description = "Filter (1.65)")), responses((status = 200, description = "A page of nodes, with a next link when the page is full"), (status = 400, description = "Invalid filter, field or page parameter", body = ErrorBody), (status = 406, description = "A parameter needs a newer microversion", body = ErrorBody)))]
