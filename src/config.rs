@@ -2548,7 +2548,10 @@ mod tests {
             d.enabled_interfaces(InterfaceKind::Network),
             ["noop", "flat"]
         );
-        assert_eq!(d.enabled_interfaces(InterfaceKind::Storage), ["noop"]);
+        assert_eq!(
+            d.enabled_interfaces(InterfaceKind::Storage),
+            ["noop", "rbd"]
+        );
         assert_eq!(
             d.enabled_interfaces(InterfaceKind::Raid),
             ["fake", "no-raid"]

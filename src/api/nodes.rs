@@ -273,7 +273,15 @@ pub async fn list_nodes(
         (None, true) => "nodes/detail".to_owned(),
     };
     let mut tail = Map::new();
-    common::add_next(&mut tail, ctx, &path, &page, &q, count, last_uuid.as_deref());
+    common::add_next(
+        &mut tail,
+        ctx,
+        &path,
+        &page,
+        &q,
+        count,
+        last_uuid.as_deref(),
+    );
     for (k, v) in tail {
         out.extend_from_slice(b", ");
         serde_json::to_writer(&mut out, &k)
