@@ -2,17 +2,27 @@
 # Boot benchmark of the M2 data path on real components. See benches/README.md
 # ("Boot: bytes read and boot time").
 #
-#   benches/boot-bench.sh [--m2-bin PATH] [--root-gb N] [--timeout S] [--keep-workdir]
+#   benches/boot-bench.sh [--m2-bin PATH] [--root-gb N] [--image-mib N]
+#                         [--filler-mib N] [--timeout S] [--keep-workdir]
 #
 #   --m2-bin PATH    m2 binary (default target/debug/m2; waits up to 120 s for it)
 #   --root-gb N      instance_info.root_gb of the M2 node: its clone is resized to
 #                    N GiB, the disk size figure 1 compares with (default 8)
-#   --timeout S      limit for each boot, power-on to M2-DONE (default 300)
+#   --image-mib N    size of the image, a raw disk of N MiB, at least 64 and at
+#                    most --root-gb (default 2048)
+#   --filler-mib N   MiB of pseudo-random data after the image's boot partition,
+#                    standing for the rest of an OS install that a boot does not
+#                    read (default 1200; at most --image-mib minus 64)
+#   --timeout S      limit for each boot, power-on to M2-DONE (default 300 plus
+#                    1 s per 8 MiB of image: 556 for 2048 MiB)
 #   --keep-workdir   keep the temporary directory (logs, consoles, configs)
+#
+# --image-mib 64 --filler-mib 0 is the bare 64 MiB test guest.
 #
 # Starts a one-host Ceph (tests/harness/ceph.sh), a private tgtd
 # (tests/harness/tgtd.sh) and `m2 standalone`, all on 127.0.0.1, uploads the
-# 64 MiB test guest (tests/harness/build-image.sh) as an image, deploys two
+# test guest (tests/harness/build-image.sh --size N --filler N: the 64 MiB
+# boot partition, then the filler, then zeros) as an image, deploys two
 # fake-hardware nodes (deploy m2, boot ipxe) and boots QEMU "nodes"
 # (tests/harness/qemu-node.sh, software emulation) itself:
 #
@@ -30,7 +40,7 @@
 # the run itself broke (a service did not start, a deploy or a boot failed).
 # Everything started is stopped on exit; the work directory is a mktemp
 # directory under ${TMPDIR:-/tmp}. Needs root (tgtd), Ceph, tgt, QEMU with
-# ipxe-qemu, socat, syslinux, mtools, curl, python3.
+# ipxe-qemu, socat, syslinux, mtools, curl, python3, openssl (for the filler).
 set -Eeuo pipefail
 shopt -s inherit_errexit
 
@@ -45,12 +55,16 @@ trap 'log "ERROR: line $LINENO: $BASH_COMMAND failed"' ERR
 
 M2_BIN=$REPO_DIR/target/debug/m2
 ROOT_GB=8
-BOOT_TIMEOUT=300
+IMAGE_MIB=2048
+FILLER_MIB=1200
+BOOT_TIMEOUT=""
 KEEP=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --m2-bin) M2_BIN=${2:?}; shift 2 ;;
         --root-gb) ROOT_GB=${2:?}; shift 2 ;;
+        --image-mib) IMAGE_MIB=${2:?}; shift 2 ;;
+        --filler-mib) FILLER_MIB=${2:?}; shift 2 ;;
         --timeout) BOOT_TIMEOUT=${2:?}; shift 2 ;;
         --keep-workdir) KEEP=1; shift ;;
         -h | --help) sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
@@ -58,9 +72,16 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ $ROOT_GB =~ ^[1-9][0-9]*$ ]] || die "--root-gb must be a positive integer"
+[[ $IMAGE_MIB =~ ^[1-9][0-9]*$ && $IMAGE_MIB -ge 64 ]] || die "--image-mib must be an integer of at least 64"
+[[ $FILLER_MIB =~ ^(0|[1-9][0-9]*)$ ]] || die "--filler-mib must be a non-negative integer"
+((64 + FILLER_MIB <= IMAGE_MIB)) || die "--filler-mib $FILLER_MIB does not fit in --image-mib $IMAGE_MIB after the 64 MiB boot partition"
+((IMAGE_MIB <= ROOT_GB * 1024)) || die "--image-mib $IMAGE_MIB is larger than --root-gb $ROOT_GB GiB"
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-$((300 + IMAGE_MIB / 8))}
 [[ $BOOT_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive integer"
 
-for tool in ceph ceph-mon ceph-osd rbd tgtd tgtadm qemu-system-x86_64 socat syslinux mcopy curl python3 uuidgen ss; do
+tools=(ceph ceph-mon ceph-osd rbd tgtd tgtadm qemu-system-x86_64 socat syslinux mcopy curl python3 uuidgen ss)
+((FILLER_MIB == 0)) || tools+=(openssl)
+for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || die "$tool is not installed (scripts/install-test-deps.sh packages)"
 done
 
@@ -296,8 +317,8 @@ out=$("$HARNESS/tgtd.sh" start "$WORK/tgt") || die "tgtd.sh start failed"
 eval "$out"
 RBD=(rbd --id m2)
 
-log "building the test image"
-"$HARNESS/build-image.sh" "$WORK/disk.img" 2>>"$WORK/build-image.log" ||
+log "building the test image ($IMAGE_MIB MiB, $FILLER_MIB MiB of filler)"
+"$HARNESS/build-image.sh" "$WORK/disk.img" --size "$IMAGE_MIB" --filler "$FILLER_MIB" 2>>"$WORK/build-image.log" ||
     die "build-image.sh failed (see $WORK/build-image.log)"
 
 API_PORT=$(free_port 1) || die "no free port"
@@ -347,10 +368,14 @@ IMAGE_NAME=boot-bench
 img=$(api POST /v1/images "{\"name\": \"$IMAGE_NAME\", \"visibility\": \"public\"}")
 IMAGE_ID=$(jget uuid <<<"$img")
 log "uploading $(stat -c %s "$WORK/disk.img") bytes as image $IMAGE_ID"
-img=$(curl -sS --fail-with-body --max-time 300 -X PUT \
+# Streamed from the file (--upload-file), not read into memory first; m2 spools,
+# imports and snapshots it before it answers.
+t0=$(ms_now)
+img=$(curl -sS --fail-with-body --max-time $((300 + IMAGE_MIB / 4)) -X PUT \
     -H 'X-OpenStack-Ironic-API-Version: latest' -H 'Content-Type: application/octet-stream' \
-    --data-binary "@$WORK/disk.img" "$API/v1/images/$IMAGE_ID/file") ||
+    -H 'Expect:' --upload-file "$WORK/disk.img" "$API/v1/images/$IMAGE_ID/file") ||
     die "image upload failed: $img"
+UPLOAD_MS=$(($(ms_now) - t0))
 [[ $(jget status <<<"$img") == active ]] || die "image not active after upload: $img"
 IMAGE_SIZE=$(jget size <<<"$img")
 IMAGE_RBD=$(jget rbd <<<"$img") # pool/image@snapshot
@@ -361,9 +386,14 @@ IMAGE_USED=$("${RBD[@]}" du --format json "$IMAGE_RBD" 2>/dev/null | jget images
     die "rbd du $IMAGE_RBD failed"
 # Both paths read the same parent objects: read them once first, so that the
 # first boot does not alone pay the OSD's cold cache (a golden image is hot in a
-# cluster whose nodes boot from it).
+# cluster whose nodes boot from it). The whole image may not fit in the OSD's
+# cache: the boot partition (first 64 MiB), which both paths boot from, is read
+# again last.
 log "reading the image once (warms the OSD's cache for both paths)"
+t0=$(ms_now)
 "${RBD[@]}" export --no-progress "$IMAGE_RBD" - >/dev/null 2>&1 || die "rbd export $IMAGE_RBD failed"
+{ "${RBD[@]}" export --no-progress "$IMAGE_RBD" - 2>/dev/null || :; } | head -c $((64 << 20)) >/dev/null
+WARM_MS=$(($(ms_now) - t0))
 
 BOOT_SCRIPT=$(api GET /boot/boot.ipxe)
 MAC_M2=52:54:00:b0:0b:01
@@ -446,7 +476,7 @@ LOAD_END=$(cut -d ' ' -f 1-3 /proc/loadavg)
 GIB=$((1 << 30))
 cat <<EOF
 
-boot-bench: image $IMAGE_SIZE B raw ($(mb "$IMAGE_SIZE")), allocated data $IMAGE_ALLOC B ($(mb "$IMAGE_ALLOC"); rbd du used $(mb "$IMAGE_USED")); M2 node disk $DISK_SIZE B ($(awk -v b="$DISK_SIZE" -v g="$GIB" 'BEGIN { printf "%.1f", b / g }') GiB, root_gb=$ROOT_GB)
+boot-bench: image $IMAGE_SIZE B raw ($(mb "$IMAGE_SIZE"); --image-mib $IMAGE_MIB --filler-mib $FILLER_MIB), allocated data $IMAGE_ALLOC B ($(mb "$IMAGE_ALLOC"); rbd du used $(mb "$IMAGE_USED")); M2 node disk $DISK_SIZE B ($(awk -v b="$DISK_SIZE" -v g="$GIB" 'BEGIN { printf "%.1f", b / g }') GiB, root_gb=$ROOT_GB)
 [1] bytes read from RBD during one M2 boot (power-on to M2-DONE)
     read by the node from its disk (LUN 1):  $READ_DISK B ($(mb "$READ_DISK"); $READ_SRC)
       cross-check, tgtd per-session counters: $TGT_DISK B (last poll before power-off)
@@ -458,7 +488,8 @@ boot-bench: image $IMAGE_SIZE B raw ($(mb "$IMAGE_SIZE")), allocated data $IMAGE
     copy-to-disk, network boot + copy of $COPIED B:  $(secs "$COPY1_MS") s  (guest uptime at M2-DONE ${COPY1_UPTIME} s)
     copy-to-disk, boot from the local disk:         $(secs "$COPY2_MS") s  (guest uptime at M2-DONE ${COPY2_UPTIME} s)
     copy-to-disk, total:                            $(secs "$COPY_MS") s
+      of which the copy, about (guest uptime at M2-DONE, copy boot 1 minus M2): $(awk -v a="$COPY1_UPTIME" -v b="$M2_UPTIME" -v n="$COPIED" 'BEGIN { d = a - b; printf "%.2f s", d; if (d > 0) printf ", %.1f MB/s", n / d / 1e6 }')
     ratio M2/copy: $(awk -v a="$M2_MS" -v b="$COPY_MS" 'BEGIN { printf "%.2f", a / b }')  (target at most 0.5)
-    not counted: deploy request to 'active' (M2 $(secs "$DEPLOY_M2_MS") s, copy node $(secs "$DEPLOY_COPY_MS") s); M2-DONE to power-off (M2 $(secs $((M2_OFF_MS - M2_MS))) s, copy boot 1 $(secs $((COPY1_OFF_MS - COPY1_MS))) s)
+    not counted: deploy request to 'active' (M2 $(secs "$DEPLOY_M2_MS") s, copy node $(secs "$DEPLOY_COPY_MS") s); M2-DONE to power-off (M2 $(secs $((M2_OFF_MS - M2_MS))) s, copy boot 1 $(secs $((COPY1_OFF_MS - COPY1_MS))) s); image upload $(secs "$UPLOAD_MS") s, cache warm-up $(secs "$WARM_MS") s
 load average at start $LOAD_START, at end $LOAD_END; run took $((SECONDS - T_START)) s
 EOF

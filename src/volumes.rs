@@ -101,6 +101,11 @@ impl VolumeCatalog {
     ) -> Result<DiskVolume> {
         let size = self.store.stat(disk).await.ok().map(|i| i.size);
         if let Some(mut v) = disk_volumes::by_rbd(&self.db, &disk.pool, &disk.name).await? {
+            if let Some(holder) = v.node_uuid.as_deref().filter(|h| *h != node) {
+                // Never let go of a volume on behalf of a node that does not hold it.
+                tracing::warn!(volume = %v.uuid, node, holder, "volume held by another node; left as it is");
+                return Ok(v);
+            }
             v.status = AVAILABLE.into();
             v.node_uuid = None;
             if let Some(s) = size {
@@ -131,6 +136,21 @@ impl VolumeCatalog {
                 v.uuid,
                 v.node_uuid.as_deref().unwrap_or("another node")
             )));
+        }
+        Ok(())
+    }
+
+    /// Makes every volume still marked in use by `node` available: called when the
+    /// node lets go of its disk, so that a claim made just before a crash (before the
+    /// node recorded the disk) does not hold the volume forever.
+    pub async fn release_all_of(&self, node: &str) -> Result<()> {
+        let n = disk_volumes::release_node(&self.db, node).await?;
+        if n > 0 {
+            tracing::warn!(
+                node,
+                count = n,
+                "released volumes the node claimed but did not record"
+            );
         }
         Ok(())
     }

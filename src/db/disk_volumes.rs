@@ -139,6 +139,25 @@ pub async fn claim<C: ConnectionTrait>(db: &C, id: i64, node: &str) -> Result<bo
     Ok(r.rows_affected == 1)
 }
 
+/// Makes the volumes in use by `node` available; returns how many.
+pub async fn release_node<C: ConnectionTrait>(db: &C, node: &str) -> Result<u64> {
+    let r = disk_volume::Entity::update_many()
+        .col_expr(disk_volume::Column::Status, Expr::value(AVAILABLE))
+        .col_expr(
+            disk_volume::Column::NodeUuid,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            disk_volume::Column::UpdatedAt,
+            Expr::value(chrono::Utc::now()),
+        )
+        .filter(disk_volume::Column::NodeUuid.eq(node))
+        .filter(disk_volume::Column::Status.eq(IN_USE))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
 /// Deletes a volume record.
 pub async fn delete<C: ConnectionTrait>(db: &C, id: i64) -> Result<()> {
     disk_volume::Entity::delete_by_id(id).exec(db).await?;

@@ -298,6 +298,7 @@ impl M2Services {
                 }
             }
         }
+        self.volumes.release_all_of(&ctx.node.uuid).await?;
         set_internal(ctx.node, DISK_KEY, None);
         set_internal(ctx.node, DISK_KIND_KEY, None);
         Ok(())
@@ -498,6 +499,9 @@ impl M2Deploy {
                     }
                     other => other,
                 })?;
+            // Claimed before it is recorded: a node records only a disk it holds.
+            // A crash in between leaves a claim that the node's tear-down releases
+            // (`release_all_of`).
             s.volumes.attach(&v, &ctx.node.uuid).await?;
             let disk = VolumeCatalog::disk(&v);
             Self::record_disk(ctx, &disk, DiskKind::Volume).await?;

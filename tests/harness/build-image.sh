@@ -5,11 +5,19 @@
 # /init is tests/harness/guest-init.sh (markers on ttyS0; see that file).
 #
 #   tests/harness/build-image.sh OUT.img [--data TEXT] [--write WORD] [--append ARGS]
+#                                        [--size MIB] [--filler MIB]
 #
 #   --data TEXT    put M2DATA.TXT (TEXT plus newline) on the partition
 #   --write WORD   put M2WRITE.TXT: the first boot of each copy of the disk
 #                  appends WORD to M2DATA.TXT and removes M2WRITE.TXT
 #   --append ARGS  extra kernel arguments (m2write=WORD writes on every boot)
+#   --size MIB     disk size in MiB, at least 64 (default 64, or 64 + the
+#                  filler). The partition stays 1 MiB to 64 MiB; the rest of
+#                  the disk is outside any partition (zeros unless filled)
+#   --filler MIB   fill MIB MiB from 64 MiB on (outside any partition, never
+#                  read by a boot) with pseudo-random data, the AES-128-CTR
+#                  keystream of a fixed key (openssl): it stands for the rest
+#                  of an OS install, not sparse, not compressible (default 0)
 #
 # A test can also add or change these files later in a raw image (before
 # rbd import) with mtools: mcopy -o -i OUT.img@@1M FILE ::M2WRITE.TXT
@@ -22,15 +30,24 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 [[ $# -ge 1 && $1 != -* ]] || usage
 OUT=$(abspath "$1"); shift
-DATA="" WRITE="" APPEND=""
+DATA="" WRITE="" APPEND="" SIZE_MIB="" FILLER_MIB=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --data) DATA=$2; shift 2 ;;
         --write) WRITE=$2; shift 2 ;;
         --append) APPEND=$2; shift 2 ;;
+        --size) SIZE_MIB=$2; shift 2 ;;
+        --filler) FILLER_MIB=$2; shift 2 ;;
         *) usage ;;
     esac
 done
+[[ $FILLER_MIB =~ ^(0|[1-9][0-9]*)$ ]] || die "--filler must be a whole number of MiB"
+SIZE_MIB=${SIZE_MIB:-$((64 + FILLER_MIB))}
+[[ $SIZE_MIB =~ ^[1-9][0-9]*$ && $SIZE_MIB -ge 64 ]] || die "--size must be a whole number of MiB, at least 64"
+((64 + FILLER_MIB <= SIZE_MIB)) || die "--filler $FILLER_MIB does not fit after the partition of a $SIZE_MIB MiB disk"
+if ((FILLER_MIB > 0)); then
+    command -v openssl >/dev/null || die "openssl missing (install openssl; needed by --filler)"
+fi
 
 KVER=${M2_KERNEL_VERSION:-$(find /boot -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -n1)}
 [[ -n $KVER && -r /boot/vmlinuz-$KVER && -d /lib/modules/$KVER ]] ||
@@ -40,9 +57,9 @@ MBR=/usr/lib/syslinux/mbr/mbr.bin
 MODULES=(iscsi_ibft virtio_pci virtio_net virtio_blk crc32c_generic iscsi_tcp sd_mod vfat nls_cp437 nls_ascii)
 EPOCH=946684800 # 2000-01-01: fixed timestamps (FAT cannot hold 1970)
 export SOURCE_DATE_EPOCH=$EPOCH
-DISK_SECTORS=131072   # 64 MiB
+DISK_SECTORS=$((SIZE_MIB * 2048)) # 64 MiB by default
 PART_START=2048       # 1 MiB
-PART_SECTORS=$((DISK_SECTORS - PART_START))
+PART_SECTORS=$((131072 - PART_START)) # up to 64 MiB, whatever the disk size
 
 t0=$(ms_now)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/m2-image.XXXXXX")
@@ -131,4 +148,14 @@ dd if="$MBR" of="$OUT" bs=440 count=1 conv=notrunc status=none
     printf '\x55\xaa'
 } | dd of="$OUT" bs=1 seek=440 conv=notrunc status=none
 dd if="$PART" of="$OUT" bs=1M seek=1 conv=notrunc,sparse status=none
-log "built $OUT ($KVER, initrd $(stat -c %s "$WORK/initrd.gz") bytes) in $(($(ms_now) - t0)) ms"
+if ((FILLER_MIB > 0)); then
+    # AES-CTR encryption of zeros is the keystream: the same bytes for the same
+    # key and IV with any openssl; the input ends, so nothing gets SIGPIPE.
+    head -c $((FILLER_MIB << 20)) /dev/zero |
+        openssl enc -aes-128-ctr -nosalt -K 6d322d66696c6c65722d6b65792d3031 -iv 00000000000000000000000000000000 |
+        dd of="$OUT" bs=1M seek=64 iflag=fullblock conv=notrunc status=none
+    [[ $(stat -c %s "$OUT") -eq $((DISK_SECTORS * 512)) ]] || die "the filler overran the disk"
+fi
+sizes=""
+((SIZE_MIB == 64 && FILLER_MIB == 0)) || sizes=", $SIZE_MIB MiB, filler $FILLER_MIB MiB"
+log "built $OUT ($KVER$sizes, initrd $(stat -c %s "$WORK/initrd.gz") bytes) in $(($(ms_now) - t0)) ms"
