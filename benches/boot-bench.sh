@@ -252,7 +252,7 @@ EOF
 # OFF_MS (power-on to QEMU exit) and CONSOLE (the console, CR stripped). With a
 # TID other than "-", polls that target's tgtd counters into DIR/tgt-stats.
 boot() {
-    local label=$1 dir=$2 mac=$3 tid=$4 t0 now err
+    local label=$1 dir=$2 mac=$3 tid=$4 t0 now err alive
     shift 4
     local console=$dir/console.log
     rm -f "$console"
@@ -262,13 +262,16 @@ boot() {
     spawn "$QEMU_PIDFILE" "$dir/qemu.log" "$HARNESS/qemu-node.sh" run "$dir" \
         --tgt-port "$M2_TGT_PORT" --http-port "$API_PORT" --mac "$mac" "$@"
     while :; do
+        # QEMU's liveness first: the guest powers off right after M2-DONE, so a
+        # QEMU seen gone before the console is read has written all of it.
+        alive=1
+        pidfile_alive "$QEMU_PIDFILE" || alive=0
         if [[ -f $console ]] && grep -aq '^M2-DONE' "$console"; then break; fi
         now=$(ms_now)
         if [[ -f $console ]] && err=$(grep -a -m1 '^M2-ERROR' "$console"); then
             die "$label: the guest failed: ${err%$'\r'}"
         fi
-        pidfile_alive "$QEMU_PIDFILE" ||
-            die "$label: QEMU exited without M2-DONE (see $dir/qemu.log)"
+        ((alive)) || die "$label: QEMU exited without M2-DONE (see $dir/qemu.log)"
         ((now - t0 < BOOT_TIMEOUT * 1000)) || die "$label: no M2-DONE within ${BOOT_TIMEOUT}s"
         [[ $tid == - ]] || tgt_stats "$tid" >>"$dir/tgt-stats"
         sleep 0.1

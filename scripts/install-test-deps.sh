@@ -60,6 +60,7 @@ EXTRA_APT_PACKAGES=(
     ipxe qemu-system-x86                          # node firmware and emulator
     openipmi ipmitool                             # ipmi_sim BMC, client
     syslinux syslinux-common mtools dosfstools    # boot image without loop devices
+    openssl                                       # build-image.sh --filler data
     busybox-static cpio linux-image-amd64         # guest initramfs and kernel
     socat                                         # guestfwd to the host's target
 )
