@@ -39,9 +39,6 @@ pub async fn connect(url: &str, max_pool: Option<u32>) -> Result<DatabaseConnect
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
-                // Rows reach the async side in large batches instead of a
-                // thread hand-over every 50 rows (lists of 1000 nodes).
-                .row_buffer_size(1024)
         });
     }
     let db = Database::connect(opts).await?;
