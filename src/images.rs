@@ -327,15 +327,7 @@ impl ImageCatalog {
             Ok(_) | Err(Error::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }
-        for step in [
-            self.store.snap_unprotect(&golden).await,
-            self.store.snap_remove(&golden).await,
-        ] {
-            match step {
-                Ok(()) | Err(Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
+        self.drop_snapshot(&golden).await?;
         self.store.snap_create(&golden).await?;
         self.store.snap_protect(&golden).await
     }
@@ -352,19 +344,13 @@ impl ImageCatalog {
             Err(Error::NotFound { .. }) => return true,
             _ => {}
         }
-        for step in [
-            self.store.snap_unprotect(&s).await,
-            self.store.snap_remove(&s).await,
-        ] {
-            match step {
-                Ok(()) | Err(Error::NotFound { .. }) => {}
-                Err(e) => {
-                    tracing::warn!(snapshot = %s, error = %e, "could not remove a node snapshot");
-                    return false;
-                }
+        match self.drop_snapshot(&s).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(snapshot = %s, error = %e, "could not remove a node snapshot");
+                false
             }
         }
-        true
     }
 
     /// Makes a node disk removable: images taken from it are flattened (they keep
@@ -400,12 +386,19 @@ impl ImageCatalog {
                         names.join(", ")
                     )));
                 }
-                match self.store.snap_unprotect(&s).await {
-                    Ok(()) | Err(Error::NotFound { .. }) => {}
-                    Err(e) => return Err(e),
-                }
             }
-            match self.store.snap_remove(&s).await {
+            self.drop_snapshot(&s).await?;
+        }
+        Ok(())
+    }
+
+    /// Unprotects and removes a snapshot; one that is gone already is fine.
+    async fn drop_snapshot(&self, s: &SnapRef) -> Result<()> {
+        for step in [
+            self.store.snap_unprotect(s).await,
+            self.store.snap_remove(s).await,
+        ] {
+            match step {
                 Ok(()) | Err(Error::NotFound { .. }) => {}
                 Err(e) => return Err(e),
             }
@@ -575,15 +568,7 @@ impl ImageCatalog {
             img.source != "register" || img.extra.get(CREATED_SNAPSHOT_KEY) == Some(&json!(true));
         let golden = Self::golden(img);
         if created_snapshot {
-            for step in [
-                self.store.snap_unprotect(&golden).await,
-                self.store.snap_remove(&golden).await,
-            ] {
-                match step {
-                    Ok(()) | Err(Error::NotFound { .. }) => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            self.drop_snapshot(&golden).await?;
         }
         if img.source != "register" {
             match self.store.remove(image).await {

@@ -28,8 +28,8 @@ type State = web::Data<AppState>;
 /// Root attributes a PATCH may change.
 const PATCHABLE: &[&str] = &["name", "visibility", "shared_with", "owner", "extra"];
 
-/// Who is asking, for visibility.
-fn viewer(ctx: &Ctx) -> Viewer {
+/// Who is asking, for visibility of images and volumes.
+pub(super) fn viewer(ctx: &Ctx) -> Viewer {
     Viewer {
         project: if ctx.auth.is_admin() {
             None

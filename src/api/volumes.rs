@@ -12,10 +12,10 @@ use serde_json::{Map, Value, json};
 
 use super::collection::Body;
 use super::common::{self, Ctx, Page};
+use super::images::viewer;
 use super::patch;
 use super::{AppState, resource};
 use crate::db::disk_volumes::{self, DiskVolume, VolumeFilter};
-use crate::db::images::Viewer;
 use crate::db::paging::Paging;
 use crate::error::{Error, Result};
 use crate::volumes::{NewVolume, VolumeCatalog};
@@ -24,16 +24,6 @@ type State = web::Data<AppState>;
 
 /// Root attributes a PATCH may change.
 const PATCHABLE: &[&str] = &["name", "owner", "extra"];
-
-fn viewer(ctx: &Ctx) -> Viewer {
-    Viewer {
-        project: if ctx.auth.is_admin() {
-            None
-        } else {
-            ctx.auth.project_id.clone()
-        },
-    }
-}
 
 fn view(ctx: &Ctx, v: &DiskVolume) -> Value {
     json!({

@@ -467,6 +467,25 @@ impl M2Deploy {
         (gb > 0).then_some(gb << 30)
     }
 
+    /// The volume `instance_info.volume` names, as the node's project sees it; a
+    /// missing one is bad input to the deploy.
+    async fn named_volume(
+        &self,
+        node: &Node,
+        ident: &str,
+    ) -> Result<crate::db::disk_volumes::DiskVolume> {
+        self.services
+            .volumes
+            .find(ident, &Self::viewer(node))
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } => {
+                    Error::invalid(format!("Volume {ident} could not be found."))
+                }
+                other => other,
+            })
+    }
+
     /// Records the disk on the node (before anything else happens to it).
     async fn record_disk(ctx: &mut TaskContext<'_>, disk: &ImageRef, kind: DiskKind) -> Result<()> {
         set_internal(ctx.node, DISK_KEY, Some(json!(disk.to_string())));
@@ -489,16 +508,7 @@ impl M2Deploy {
             return Ok(disk);
         }
         if let Some(ident) = Self::volume_source(ctx.node)? {
-            let v = s
-                .volumes
-                .find(&ident, &Self::viewer(ctx.node))
-                .await
-                .map_err(|e| match e {
-                    Error::NotFound { .. } => {
-                        Error::invalid(format!("Volume {ident} could not be found."))
-                    }
-                    other => other,
-                })?;
+            let v = self.named_volume(ctx.node, &ident).await?;
             // Claimed before it is recorded: a node records only a disk it holds.
             // A crash in between leaves a claim that the node's tear-down releases
             // (`release_all_of`).
@@ -709,16 +719,7 @@ impl Deploy for M2Deploy {
                 )));
             }
         } else if let Some(ident) = Self::volume_source(ctx.node)? {
-            let v = s
-                .volumes
-                .find(&ident, &Self::viewer(ctx.node))
-                .await
-                .map_err(|e| match e {
-                    Error::NotFound { .. } => {
-                        Error::invalid(format!("Volume {ident} could not be found."))
-                    }
-                    other => other,
-                })?;
+            let v = self.named_volume(ctx.node, &ident).await?;
             if v.status != crate::db::disk_volumes::AVAILABLE
                 && v.node_uuid.as_deref() != Some(ctx.node.uuid.as_str())
             {
