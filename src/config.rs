@@ -219,16 +219,19 @@ pub enum AuthStrategy {
     NoAuth,
     /// `keystone`: tokens validated by the Identity service.
     Keystone,
+    /// `http_basic`: HTTP Basic credentials checked against an htpasswd file.
+    HttpBasic,
 }
 
 impl AuthStrategy {
-    const NAMES: &[&str] = &["noauth", "keystone"];
+    const NAMES: &[&str] = &["noauth", "keystone", "http_basic"];
 
     /// The configuration spelling.
     pub const fn as_str(self) -> &'static str {
         match self {
             AuthStrategy::NoAuth => "noauth",
             AuthStrategy::Keystone => "keystone",
+            AuthStrategy::HttpBasic => "http_basic",
         }
     }
 
@@ -236,6 +239,7 @@ impl AuthStrategy {
         match name {
             "noauth" => Some(AuthStrategy::NoAuth),
             "keystone" => Some(AuthStrategy::Keystone),
+            "http_basic" => Some(AuthStrategy::HttpBasic),
             _ => None,
         }
     }
@@ -286,6 +290,9 @@ pub struct DefaultSection {
     pub transport_url: Option<String>,
     /// API authentication (default `noauth`).
     pub auth_strategy: AuthStrategy,
+    /// The htpasswd file of `auth_strategy = http_basic` (default
+    /// `/etc/m2/htpasswd`).
+    pub http_basic_auth_user_file: PathBuf,
     /// API-to-conductor transport (default `none`).
     pub rpc_transport: RpcTransport,
     /// Seconds a caller waits for a conductor's answer (default 60).
@@ -685,6 +692,9 @@ pub struct KeystoneAuthtokenSection {
     /// Seconds a validated token is trusted without asking Keystone again
     /// (default 300; 0 asks every time).
     pub token_cache_time: u64,
+    /// Seconds a token Keystone refused is refused without asking again
+    /// (default 10; 0 asks every time).
+    pub invalid_token_cache_time: u64,
     /// Seconds to wait for a connection to Keystone (default 10).
     pub http_connect_timeout: u64,
     /// How often a request to Keystone is retried after a connection
@@ -722,6 +732,7 @@ impl fmt::Debug for KeystoneAuthtokenSection {
             .field("project_domain_name", &self.project_domain_name)
             .field("project_domain_id", &self.project_domain_id)
             .field("token_cache_time", &self.token_cache_time)
+            .field("invalid_token_cache_time", &self.invalid_token_cache_time)
             .field("http_connect_timeout", &self.http_connect_timeout)
             .field("http_request_max_retries", &self.http_request_max_retries)
             .field("cafile", &self.cafile)
@@ -849,6 +860,7 @@ impl Config {
                 interfaces: Interfaces::default(),
                 transport_url: None,
                 auth_strategy: AuthStrategy::NoAuth,
+                http_basic_auth_user_file: PathBuf::new(),
                 rpc_transport: RpcTransport::None,
                 rpc_response_timeout: 0,
                 hash_ring_reset_interval: 0,
@@ -926,6 +938,7 @@ impl Config {
                 project_domain_name: None,
                 project_domain_id: None,
                 token_cache_time: 0,
+                invalid_token_cache_time: 0,
                 http_connect_timeout: 0,
                 http_request_max_retries: 0,
                 cafile: None,
@@ -1302,8 +1315,20 @@ static OPTIONS: &[OptSpec] = &[
         help: "Authentication strategy used by the API. \"noauth\" performs no \
                authentication and must not be used in production; \"keystone\" \
                validates tokens with the Identity service, configured in \
-               [keystone_authtoken].",
+               [keystone_authtoken]; \"http_basic\" checks HTTP Basic \
+               credentials against http_basic_auth_user_file (every \
+               authenticated user is an administrator, as with noauth).",
         slot: |c| Slot::Auth(&mut c.default.auth_strategy),
+    },
+    OptSpec {
+        section: "DEFAULT",
+        key: "http_basic_auth_user_file",
+        ty: OptType::Str(StrCheck::AbsPath),
+        default: Def::Text("/etc/m2/htpasswd"),
+        help: "The htpasswd file of auth_strategy = http_basic: one \
+               user:bcrypt-hash line per user (htpasswd -B). Checked at start; \
+               changes are picked up without a restart.",
+        slot: |c| Slot::Path(&mut c.default.http_basic_auth_user_file),
     },
     OptSpec {
         section: "DEFAULT",
@@ -1974,6 +1999,16 @@ static OPTIONS: &[OptSpec] = &[
     },
     OptSpec {
         section: "keystone_authtoken",
+        key: "invalid_token_cache_time",
+        ty: OptType::Int { min: 0, max: 3600 },
+        default: Def::Text("10"),
+        help: "Seconds a token Keystone refused (unknown, expired, revoked) is \
+               refused again without asking Keystone, so a client repeating a \
+               bad token does not load Keystone; 0 asks every time.",
+        slot: |c| Slot::U64(&mut c.keystone_authtoken.invalid_token_cache_time),
+    },
+    OptSpec {
+        section: "keystone_authtoken",
         key: "http_connect_timeout",
         ty: OptType::Int { min: 1, max: 600 },
         default: Def::Text("10"),
@@ -2018,8 +2053,9 @@ static OPTIONS: &[OptSpec] = &[
                baremetal:node:get) to check strings in oslo.policy's \
                language; each replaces the built-in default of that name. \
                m2 policy-defaults prints the defaults. Unset: the defaults \
-               alone. Read at start; only used when auth_strategy is \
-               \"keystone\".",
+               alone. Read at start. Rules are enforced when auth_strategy \
+               is \"keystone\"; show_password and show_instance_secrets \
+               apply whatever the strategy.",
         slot: |c| Slot::OptPath(&mut c.oslo_policy.policy_file),
     },
 ];
@@ -3235,9 +3271,9 @@ mod tests {
              expected a URL starting with http:// or https://"
         );
         assert_eq!(
-            err("[DEFAULT]\nauth_strategy = http_basic\n"),
-            "m2.conf: [DEFAULT] auth_strategy: invalid value \"http_basic\": \
-             expected one of: noauth, keystone"
+            err("[DEFAULT]\nauth_strategy = http-basic\n"),
+            "m2.conf: [DEFAULT] auth_strategy: invalid value \"http-basic\": \
+             expected one of: noauth, keystone, http_basic"
         );
         assert_eq!(
             err("[DEFAULT]\nrpc_transport = json-rpc\n"),

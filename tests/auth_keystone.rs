@@ -308,6 +308,26 @@ fn keystone_tokens_and_ironic_policy() {
         None,
     )
     .expect_fault(403, "baremetal:node:delete");
+    // Nor power it, deploy it or put it in maintenance: it does not exist for her.
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            format!("/v1/nodes/{node2}/states/power"),
+            json!({"target": "power on"}),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/nodes/{node2}/states/provision"),
+            json!({"target": "manage"}),
+        ),
+        (
+            Method::PUT,
+            format!("/v1/nodes/{node2}/maintenance"),
+            json!({"reason": "x"}),
+        ),
+    ] {
+        call(&s, &alice.token, method, &path, Some(body)).expect_fault(404, "Node");
+    }
     // System resources are for system readers.
     get(&s, &alice.token, "/v1/chassis").expect_fault(403, "baremetal:chassis:get");
     get(&s, &alice.token, "/v1/drivers").expect_fault(403, "baremetal:driver:get");
@@ -364,6 +384,26 @@ fn keystone_tokens_and_ironic_policy() {
     );
     let seen = get(&s, &alice.token, &format!("/v1/nodes/{node1}")).expect(200);
     assert_eq!(seen.body["driver_info"]["ipmi_address"], "10.0.0.1");
+    // Nor may the lessee change the node's hardware configuration.
+    for (path, rule) in [
+        (
+            "/driver_info/ipmi_address",
+            "baremetal:node:update:driver_info",
+        ),
+        ("/properties/cpus", "baremetal:node:update:properties"),
+        ("/owner", "baremetal:node:update:owner"),
+    ] {
+        call(
+            &s,
+            &bob.token,
+            Method::PATCH,
+            &format!("/v1/nodes/{node1}"),
+            Some(json!([{"op": "add", "path": path, "value": "10.9.9.9"}])),
+        )
+        .expect_fault(403, rule);
+    }
+    let seen = get(&s, &alice.token, &format!("/v1/nodes/{node1}")).expect(200);
+    assert_eq!(seen.body["driver_info"]["ipmi_address"], "10.0.0.1");
     for target in ["manage", "provide"] {
         call(
             &s,
@@ -413,6 +453,19 @@ fn keystone_tokens_and_ironic_policy() {
         None,
     )
     .expect_fault(404, "Node");
+
+    // --- A project administrator holds a token of the wrong scope for system
+    // resources (403) and still sees only its project's nodes.
+    let dave = ks.create_user("dave", "dave-pw");
+    ks.grant(&owner, &dave, "admin");
+    let dave = ks.token("dave", "dave-pw", project(&owner));
+    get(&s, &dave, "/v1/conductors").expect_fault(403, "baremetal:conductor:get");
+    get(&s, &dave, "/v1/chassis").expect_fault(403, "baremetal:chassis:get");
+    assert_eq!(
+        uuids(&get(&s, &dave, "/v1/nodes").expect(200), "nodes"),
+        vec![node1.clone()]
+    );
+    get(&s, &dave, &format!("/v1/nodes/{node2}")).expect_fault(404, "Node");
 
     // --- A validated token is cached: the answer does not change within the cache time.
     assert_eq!(
@@ -492,4 +545,77 @@ fn openstack_cli(ks: &Keystone, who: &[(&str, &str, Option<&str>)], expected: &[
         got.sort();
         assert_eq!(got, expected, "nodes listed by the CLI as {user}");
     }
+}
+
+/// Tokens that expire, are revoked, carry no scope; m2's own token renewed; Keystone
+/// stopped. Keystone issues tokens for 10 s here, m2 caches answers for 2 s.
+#[test]
+fn expired_revoked_unscoped_tokens_and_keystone_down() {
+    let mut ks = match Keystone::start_with_expiration(10) {
+        Ok(ks) => ks,
+        Err(why) => {
+            skip("expired_revoked_unscoped_tokens_and_keystone_down", &why);
+            return;
+        }
+    };
+    let service = ks.create_project("service");
+    let m2 = ks.create_user("m2", "m2-secret");
+    ks.grant(&service, &m2, "service");
+    let team = ks.create_project("team");
+    let erin = ks.create_user("erin", "erin-pw");
+    ks.grant(&team, &erin, "member");
+    let scope = json!({"project": {"id": team}});
+    let s = Server::start_with(&keystone_config(
+        &ks.url,
+        "token_cache_time = 2\ninvalid_token_cache_time = 1\n\
+         http_request_max_retries = 0\nhttp_connect_timeout = 2\n",
+    ));
+
+    let first = ks.token("erin", "erin-pw", scope.clone());
+    let issued = std::time::Instant::now();
+    get(&s, &first, "/v1/nodes").expect(200);
+
+    // Garbage and unscoped tokens.
+    get(&s, "gAAAAABnot-a-fernet-token", "/v1/nodes").expect_fault(401, "requires authentication");
+    let unscoped = ks.unscoped_token("erin", "erin-pw");
+    get(&s, &unscoped, "/v1/nodes").expect_fault(403, "baremetal:node:list");
+
+    // Revoked before its first use: refused at once.
+    let revoked = ks.token("erin", "erin-pw", scope.clone());
+    ks.revoke(&revoked);
+    get(&s, &revoked, "/v1/nodes").expect_fault(401, "requires authentication");
+    // Revoked after use: refused once the cached answer (2 s) has gone.
+    let used = ks.token("erin", "erin-pw", scope.clone());
+    get(&s, &used, "/v1/nodes").expect(200);
+    ks.revoke(&used);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    get(&s, &used, "/v1/nodes").expect_fault(401, "requires authentication");
+
+    // Expired: the first token's 10 s are over (m2's own token, also 10 s, was
+    // renewed on the way: fresh tokens keep working).
+    let left = std::time::Duration::from_secs(11).saturating_sub(issued.elapsed());
+    std::thread::sleep(left);
+    get(&s, &first, "/v1/nodes").expect_fault(401, "requires authentication");
+    let fresh = ks.token("erin", "erin-pw", scope.clone());
+    get(&s, &fresh, "/v1/nodes").expect(200);
+    let unused = ks.token("erin", "erin-pw", scope);
+
+    // Keystone stopped: nothing gets through once cached answers are gone: a token
+    // never seen, one seen before, garbage: 503, never 200.
+    ks.stop();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    for token in [unused.as_str(), fresh.as_str(), "garbage-token"] {
+        let r = get(&s, token, "/v1/nodes");
+        r.expect_fault(503, "Identity service is unavailable");
+        assert_error_format(&r);
+    }
+    // Writes too.
+    call(
+        &s,
+        &fresh,
+        Method::POST,
+        "/v1/nodes",
+        Some(json!({"driver": "fake-hardware"})),
+    )
+    .expect_fault(503, "Identity service is unavailable");
 }

@@ -77,6 +77,19 @@ impl Ctx {
         Ok(Some(project))
     }
 
+    /// Which of a node's secrets the caller may see: Ironic's `show_password` and
+    /// `show_instance_secrets`, evaluated whatever the auth strategy (neither
+    /// allows anyone by default).
+    pub fn reveal_secrets(&self, n: &Node) -> super::node_view::Reveal {
+        let target = node_target(n);
+        super::node_view::Reveal {
+            passwords: self.policy.evaluate("show_password", &self.auth, &target),
+            instance: self
+                .policy
+                .evaluate("show_instance_secrets", &self.auth, &target),
+        }
+    }
+
     /// Hides what a caller below `baremetal:node:get:filter_threshold` (a system
     /// reader, by default) may not see of a node it can see, as Ironic does: a
     /// lessee does not see the BMC's `driver_info`, `driver_internal_info`,

@@ -146,12 +146,16 @@ pub async fn authenticate(
     let caller = if auth::is_public_route(req.path()) {
         Ok(state.auth.public_caller())
     } else {
+        let token = header(&req, "x-auth-token");
+        let service_token = header(&req, "x-service-token");
+        let authorization = header(&req, "authorization");
         state
             .auth
-            .authenticate(
-                header(&req, "x-auth-token").as_deref(),
-                header(&req, "x-service-token").as_deref(),
-            )
+            .authenticate(auth::Credentials {
+                token: token.as_deref(),
+                service_token: service_token.as_deref(),
+                authorization: authorization.as_deref(),
+            })
             .await
     };
     match caller {
@@ -162,7 +166,8 @@ pub async fn authenticate(
         }
         Err(e) => {
             let status = match e {
-                AuthError::Unauthenticated => StatusCode::UNAUTHORIZED,
+                AuthError::Unauthenticated | AuthError::Rejected(_) => StatusCode::UNAUTHORIZED,
+                AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
                 AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             };
             tracing::info!(status = status.as_u16(), error = %e, "request not authenticated");

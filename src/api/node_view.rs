@@ -148,16 +148,41 @@ pub fn mask(v: &Value) -> Value {
     }
 }
 
-fn field_value(n: &Node, name: &str, extras: &Extras) -> Value {
+/// Which secrets of a node its viewer may see unmasked (Ironic's `show_password`
+/// and `show_instance_secrets` rules; neither by default).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Reveal {
+    /// `driver_info` secrets (BMC passwords).
+    pub passwords: bool,
+    /// `instance_info` secrets (config drive, image URL) and the node's iSCSI CHAP
+    /// credentials in `driver_internal_info`.
+    pub instance: bool,
+}
+
+/// `instance_info` as shown without `show_instance_secrets`: secrets masked, and
+/// the image URL too (it may carry a temporary credential), as Ironic does.
+fn mask_instance_info(v: &Value) -> Value {
+    let mut v = mask(v);
+    if let Some(url) = v.get_mut("image_url")
+        && !url.is_null()
+    {
+        *url = Value::String("******".into());
+    }
+    v
+}
+
+fn field_value(n: &Node, name: &str, extras: &Extras, reveal: Reveal) -> Value {
+    let raw = || node_fields::get(n, name).unwrap_or(Value::Null);
     match name {
         "traits" => json!(extras.traits),
         "conductor" => json!(extras.conductor),
         "chassis_uuid" => json!(extras.chassis_uuid),
         "allocation_uuid" => json!(extras.allocation_uuid),
-        "driver_info" | "instance_info" | "driver_internal_info" => {
-            mask(&node_fields::get(n, name).unwrap_or(Value::Null))
-        }
-        other => node_fields::get(n, other).unwrap_or(Value::Null),
+        "driver_info" if reveal.passwords => raw(),
+        "instance_info" | "driver_internal_info" if reveal.instance => raw(),
+        "instance_info" => mask_instance_info(&raw()),
+        "driver_info" | "driver_internal_info" => mask(&raw()),
+        _ => raw(),
     }
 }
 
@@ -175,6 +200,7 @@ pub fn render(
     short: bool,
 ) -> Value {
     let v = ctx.version;
+    let reveal = ctx.reveal_secrets(n);
     let mut out = Map::new();
     for (name, since) in NODE_FIELDS {
         if !v.at_least(*since) {
@@ -185,7 +211,7 @@ pub fn render(
             None => !short || SHORT_FIELDS.contains(name),
         };
         if wanted {
-            out.insert((*name).to_owned(), field_value(n, name, extras));
+            out.insert((*name).to_owned(), field_value(n, name, extras, reveal));
         }
     }
     out.insert("links".into(), ctx.links(&format!("nodes/{}", n.uuid)));

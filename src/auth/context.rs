@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 /// The caller of one request, as Keystone described its token (or noauth's admin).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuthContext {
-    /// `auth_strategy = noauth`: every check passes, as in Ironic.
+    /// `auth_strategy = noauth` or `http_basic`: policy rules are not enforced
+    /// (every authorization passes), as in Ironic.
     pub noauth: bool,
     /// The user's id.
     pub user_id: Option<String>,
@@ -41,6 +42,16 @@ impl AuthContext {
             system_scope: Some("all".into()),
             roles: vec!["admin".into(), "member".into(), "reader".into()],
             ..AuthContext::default()
+        }
+    }
+
+    /// A user authenticated by `auth_strategy = http_basic`: an administrator, and
+    /// policy rules are not enforced, as in Ironic.
+    pub fn basic(user: &str) -> AuthContext {
+        AuthContext {
+            user_id: Some(user.to_owned()),
+            user_name: Some(user.to_owned()),
+            ..AuthContext::noauth()
         }
     }
 

@@ -267,12 +267,12 @@ pub static RULES: &[Rule] = rules![
     (
         "show_password",
         "!",
-        "Show secrets in node driver_info (m2 always masks them)"
+        "Show the secrets (passwords, keys) in node driver_info instead of ******"
     ),
     (
         "show_instance_secrets",
         "!",
-        "Show secrets in node instance_info (m2 always masks them)"
+        "Show the secrets in node instance_info (config drive, image URL) and the node's iSCSI CHAP credentials instead of ******"
     ),
     (
         "service_role",

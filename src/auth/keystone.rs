@@ -1,37 +1,82 @@
 //! Token validation against Keystone's Identity API v3, the way keystonemiddleware's
 //! auth_token does it: m2 authenticates as its service user (`[keystone_authtoken]`),
-//! then asks `GET /v3/auth/tokens` about each caller's `X-Auth-Token`. Validated
-//! tokens are cached for `token_cache_time` seconds (never past their expiry), and so
-//! is m2's own token.
+//! then asks `GET /v3/auth/tokens` about each caller's `X-Auth-Token`.
+//!
+//! Answers are cached in memory, keyed by a SHA-256 of the token (a dump of the cache
+//! holds no usable token): a valid token for `token_cache_time` seconds, never past
+//! its expiry; a refused one for `invalid_token_cache_time` seconds. Concurrent
+//! requests with the same new token wait for one validation. m2's own token is kept
+//! and renewed before it expires. An unreachable Keystone is never cached: the
+//! request gets 503 and the next one asks again.
 //!
 //! This module holds m2's only HTTP client.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::context::AuthContext;
 use crate::config::KeystoneAuthtokenSection;
 
-/// Why a token was not accepted.
+/// Why a request was not authenticated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// No token, or one Keystone does not know (expired, revoked, malformed): 401.
     #[error("The request you have made requires authentication.")]
     Unauthenticated,
+    /// Credentials refused, with the reason given to the caller: 401.
+    #[error("{0}")]
+    Rejected(String),
+    /// Credentials that cannot be read: 400.
+    #[error("{0}")]
+    BadRequest(String),
     /// Keystone could not be asked, or refused m2's own credentials: 503.
     #[error("The Identity service is unavailable: {0}")]
     Unavailable(String),
 }
 
-/// Most tokens kept in the cache; beyond it, expired entries go, then all.
-const CACHE_CAPACITY: usize = 10_000;
+/// Most tokens kept in the cache; beyond it the least used go first.
+const CACHE_CAPACITY: u64 = 20_000;
 
-/// m2's own token is renewed this long before it expires.
+/// m2's own token is renewed this long before it expires (or at three quarters of
+/// its life, when that comes first).
 const RENEW_MARGIN: Duration = Duration::from_secs(120);
+
+/// What Keystone said of a token, as cached.
+#[derive(Debug, Clone)]
+enum Verdict {
+    Valid(Arc<AuthContext>, Instant),
+    Invalid(Instant),
+}
+
+impl Verdict {
+    fn until(&self) -> Instant {
+        match self {
+            Verdict::Valid(_, t) | Verdict::Invalid(t) => *t,
+        }
+    }
+}
+
+/// Each cached answer lives until its own deadline.
+struct UntilDeadline;
+
+impl moka::Expiry<[u8; 32], Verdict> for UntilDeadline {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        value: &Verdict,
+        created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.until().saturating_duration_since(created_at))
+    }
+}
+
+fn token_key(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
 
 /// A client of Keystone for one m2 process.
 pub struct Keystone {
@@ -42,8 +87,9 @@ pub struct Keystone {
     auth_body: Value,
     retries: u32,
     cache_time: Duration,
+    invalid_cache_time: Duration,
     service_token: tokio::sync::Mutex<Option<(String, Instant)>>,
-    cache: Mutex<HashMap<String, (Arc<AuthContext>, Instant)>>,
+    cache: moka::future::Cache<[u8; 32], Verdict>,
 }
 
 impl std::fmt::Debug for Keystone {
@@ -119,8 +165,12 @@ impl Keystone {
             auth_body,
             retries: cfg.http_request_max_retries,
             cache_time: Duration::from_secs(cfg.token_cache_time),
+            invalid_cache_time: Duration::from_secs(cfg.invalid_token_cache_time),
             service_token: tokio::sync::Mutex::new(None),
-            cache: Mutex::new(HashMap::new()),
+            cache: moka::future::Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .expire_after(UntilDeadline)
+                .build(),
         })
     }
 
@@ -154,8 +204,8 @@ impl Keystone {
     async fn service_token(&self, renew: bool) -> Result<String, AuthError> {
         let mut slot = self.service_token.lock().await;
         if !renew
-            && let Some((token, until)) = slot.as_ref()
-            && Instant::now() + RENEW_MARGIN < *until
+            && let Some((token, renew_at)) = slot.as_ref()
+            && Instant::now() < *renew_at
         {
             return Ok(token.clone());
         }
@@ -180,8 +230,9 @@ impl Keystone {
             .json()
             .await
             .map_err(|e| AuthError::Unavailable(format!("unreadable answer from Keystone: {e}")))?;
-        let until = expiry_instant(expires_at(&body));
-        *slot = Some((token.clone(), until));
+        let life = expiry_instant(expires_at(&body)).saturating_duration_since(Instant::now());
+        let renew_at = Instant::now() + life.saturating_sub(RENEW_MARGIN.min(life / 4));
+        *slot = Some((token.clone(), renew_at));
         Ok(token)
     }
 
@@ -190,11 +241,34 @@ impl Keystone {
         if token.is_empty() {
             return Err(AuthError::Unauthenticated);
         }
-        if let Some(ctx) = self.cached(token) {
-            return Ok(ctx);
+        let key = token_key(token);
+        let verdict = if self.cache_time.is_zero() && self.invalid_cache_time.is_zero() {
+            self.ask(token).await?
+        } else {
+            // One validation for all concurrent requests with this token; an error
+            // (Keystone unreachable) is not cached.
+            let v = self
+                .cache
+                .try_get_with(key, self.ask(token))
+                .await
+                .map_err(|e: Arc<AuthError>| (*e).clone())?;
+            if Instant::now() >= v.until() {
+                // Cached with a deadline already past (a cache time of 0).
+                self.cache.invalidate(&key).await;
+            }
+            v
+        };
+        match verdict {
+            Verdict::Valid(ctx, _) => Ok(ctx),
+            Verdict::Invalid(_) => Err(AuthError::Unauthenticated),
         }
+    }
+
+    /// Keystone's verdict on a token, with the time it may be cached until.
+    async fn ask(&self, token: &str) -> Result<Verdict, AuthError> {
         let url = format!("{}/auth/tokens?nocatalog", self.v3);
         let mut renew = false;
+        let started = Instant::now();
         loop {
             let service = self.service_token(renew).await?;
             let resp = self
@@ -211,16 +285,24 @@ impl Keystone {
                     let body: Value = resp.json().await.map_err(|e| {
                         AuthError::Unavailable(format!("unreadable answer from Keystone: {e}"))
                     })?;
-                    let ctx = Arc::new(context_of(&body).ok_or_else(|| {
+                    let ctx = context_of(&body).ok_or_else(|| {
                         AuthError::Unavailable(
                             "Keystone described the token in a form m2 does not read".into(),
                         )
-                    })?);
-                    self.remember(token, &ctx);
-                    return Ok(ctx);
+                    })?;
+                    let until =
+                        (Instant::now() + self.cache_time).min(expiry_instant(ctx.expires_at));
+                    tracing::debug!(
+                        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                        "token validated by Keystone"
+                    );
+                    return Ok(Verdict::Valid(Arc::new(ctx), until));
                 }
                 // Keystone's answer for a token it does not know or that expired.
-                400 | 404 => return Err(AuthError::Unauthenticated),
+                400 | 404 => {
+                    tracing::info!(status, "Keystone refused a token");
+                    return Ok(Verdict::Invalid(Instant::now() + self.invalid_cache_time));
+                }
                 // m2's own token expired or was revoked: once more with a new one.
                 401 if !renew => renew = true,
                 _ => {
@@ -231,30 +313,6 @@ impl Keystone {
                 }
             }
         }
-    }
-
-    fn cached(&self, token: &str) -> Option<Arc<AuthContext>> {
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .get(token)
-            .filter(|(_, until)| Instant::now() < *until)
-            .map(|(ctx, _)| ctx.clone())
-    }
-
-    fn remember(&self, token: &str, ctx: &Arc<AuthContext>) {
-        if self.cache_time.is_zero() {
-            return;
-        }
-        let until = (Instant::now() + self.cache_time).min(expiry_instant(ctx.expires_at));
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHE_CAPACITY {
-            let now = Instant::now();
-            cache.retain(|_, (_, u)| *u > now);
-            if cache.len() >= CACHE_CAPACITY {
-                cache.clear();
-            }
-        }
-        cache.insert(token.to_owned(), (ctx.clone(), until));
     }
 }
 
@@ -310,6 +368,14 @@ pub fn context_of(body: &Value) -> Option<AuthContext> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_keys_are_digests() {
+        let k = token_key("gAAAAAB-some-token");
+        assert_eq!(k, token_key("gAAAAAB-some-token"));
+        assert_ne!(k, token_key("gAAAAAB-some-tokem"));
+        assert!(!k.windows(4).any(|w| w == b"gAAA"));
+    }
 
     #[test]
     fn v3_root_forms() {

@@ -5,10 +5,13 @@
 //! - `keystone`: each request's `X-Auth-Token` (and `X-Service-Token`, when sent) is
 //!   validated by Keystone ([`keystone`]); the caller becomes an [`AuthContext`] and
 //!   handlers check it against the [`Policy`] before they act.
+//! - `http_basic`: the `Authorization: Basic` credentials are checked against an
+//!   htpasswd file ([`basic`]); authenticated users are administrators, as in Ironic.
 //!
 //! `api::middleware::authenticate` runs this for every request except the public
 //! routes ([`is_public_route`]).
 
+pub mod basic;
 pub mod context;
 pub mod defaults;
 pub mod keystone;
@@ -22,10 +25,29 @@ pub use policy::{Policy, Target};
 
 use crate::config::{AuthStrategy, Config};
 
+/// How callers prove who they are.
+#[derive(Debug)]
+enum Strategy {
+    NoAuth,
+    Keystone(keystone::Keystone),
+    HttpBasic(basic::Htpasswd),
+}
+
+/// What a request presents to authenticate.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Credentials<'a> {
+    /// `X-Auth-Token`.
+    pub token: Option<&'a str>,
+    /// `X-Service-Token`.
+    pub service_token: Option<&'a str>,
+    /// `Authorization`.
+    pub authorization: Option<&'a str>,
+}
+
 /// How a process authenticates its callers, and the policy they are checked against.
 #[derive(Debug)]
 pub struct Auth {
-    keystone: Option<keystone::Keystone>,
+    strategy: Strategy,
     /// The rules in force.
     pub policy: Arc<Policy>,
     /// Keystone's public URL for `WWW-Authenticate`.
@@ -43,12 +65,17 @@ impl Auth {
             Some(path) => Policy::load(path, service_project)?,
             None => Policy::defaults(service_project),
         };
-        let keystone = match config.default.auth_strategy {
-            AuthStrategy::NoAuth => None,
-            AuthStrategy::Keystone => Some(keystone::Keystone::new(&config.keystone_authtoken)?),
+        let strategy = match config.default.auth_strategy {
+            AuthStrategy::NoAuth => Strategy::NoAuth,
+            AuthStrategy::Keystone => {
+                Strategy::Keystone(keystone::Keystone::new(&config.keystone_authtoken)?)
+            }
+            AuthStrategy::HttpBasic => Strategy::HttpBasic(basic::Htpasswd::open(
+                &config.default.http_basic_auth_user_file,
+            )?),
         };
         Ok(Auth {
-            keystone,
+            strategy,
             policy: Arc::new(policy),
             www_authenticate_uri: config.keystone_authtoken.public_uri().map(str::to_owned),
             noauth: Arc::new(AuthContext::noauth()),
@@ -59,7 +86,7 @@ impl Auth {
     /// `noauth` with the default policy.
     pub fn noauth() -> Auth {
         Auth {
-            keystone: None,
+            strategy: Strategy::NoAuth,
             policy: Arc::new(Policy::defaults("service")),
             www_authenticate_uri: None,
             noauth: Arc::new(AuthContext::noauth()),
@@ -67,9 +94,9 @@ impl Auth {
         }
     }
 
-    /// Are tokens checked?
+    /// Are callers authenticated (keystone or http_basic)?
     pub fn checks_tokens(&self) -> bool {
-        self.keystone.is_some()
+        !matches!(self.strategy, Strategy::NoAuth)
     }
 
     /// The caller of a request to a public route: noauth's admin, or nobody.
@@ -81,36 +108,39 @@ impl Auth {
         }
     }
 
-    /// The caller of a request with these headers. With keystone, a missing or
+    /// The caller of a request with these credentials. With keystone, a missing or
     /// unknown user token is `Unauthenticated`, and so is a service token sent
     /// alongside that Keystone does not know.
     pub async fn authenticate(
         &self,
-        token: Option<&str>,
-        service_token: Option<&str>,
+        creds: Credentials<'_>,
     ) -> Result<Arc<AuthContext>, AuthError> {
-        let Some(keystone) = &self.keystone else {
-            return Ok(self.noauth.clone());
-        };
-        let user = keystone
-            .validate(token.ok_or(AuthError::Unauthenticated)?.trim())
-            .await?;
-        match service_token {
-            None => Ok(user),
-            Some(s) => {
-                let service = keystone.validate(s.trim()).await?;
-                let mut ctx = (*user).clone();
-                ctx.service_roles = service.roles.clone();
-                Ok(Arc::new(ctx))
+        match &self.strategy {
+            Strategy::NoAuth => Ok(self.noauth.clone()),
+            Strategy::HttpBasic(file) => file.authenticate(creds.authorization).await,
+            Strategy::Keystone(keystone) => {
+                let user = keystone
+                    .validate(creds.token.ok_or(AuthError::Unauthenticated)?.trim())
+                    .await?;
+                match creds.service_token {
+                    None => Ok(user),
+                    Some(s) => {
+                        let service = keystone.validate(s.trim()).await?;
+                        let mut ctx = (*user).clone();
+                        ctx.service_roles = service.roles.clone();
+                        Ok(Arc::new(ctx))
+                    }
+                }
             }
         }
     }
 
     /// The `WWW-Authenticate` header value of a 401.
     pub fn www_authenticate(&self) -> String {
-        match &self.www_authenticate_uri {
-            Some(uri) => format!("Keystone uri='{uri}'"),
-            None => "Keystone".to_owned(),
+        match (&self.strategy, &self.www_authenticate_uri) {
+            (Strategy::HttpBasic(_), _) => "Basic realm=\"Baremetal API\"".to_owned(),
+            (_, Some(uri)) => format!("Keystone uri='{uri}'"),
+            (_, None) => "Keystone".to_owned(),
         }
     }
 }
@@ -145,7 +175,7 @@ mod tests {
     async fn noauth_admits_everyone_as_admin() {
         let auth = Auth::noauth();
         assert!(!auth.checks_tokens());
-        let ctx = auth.authenticate(None, None).await.unwrap();
+        let ctx = auth.authenticate(Credentials::default()).await.unwrap();
         assert!(ctx.is_admin() && ctx.noauth);
         assert!(auth.public_caller().is_admin());
     }

@@ -376,16 +376,24 @@ impl Policy {
     /// Does `rule` allow `ctx` on `target`? An unknown rule allows nothing. noauth
     /// passes every check, as in Ironic.
     pub fn check(&self, rule: &str, ctx: &AuthContext, target: &Target) -> bool {
-        if ctx.noauth {
-            return true;
-        }
-        let mut target = target.clone();
-        target.0.insert(
-            "config.service_project_name".into(),
-            self.service_project_name.clone(),
-        );
+        ctx.noauth || self.evaluate(rule, ctx, target)
+    }
+
+    /// Does `rule` allow `ctx` on `target`, even under noauth or http_basic? For the
+    /// rules that reveal secrets (`show_password`, `show_instance_secrets`), which
+    /// Ironic evaluates whatever the auth strategy.
+    pub fn evaluate(&self, rule: &str, ctx: &AuthContext, target: &Target) -> bool {
         match self.rules.get(rule) {
-            Some(check) => self.eval(check, ctx, &target, 0),
+            Some(Check::Never) => false,
+            Some(Check::Always) => true,
+            Some(check) => {
+                let mut target = target.clone();
+                target.0.insert(
+                    "config.service_project_name".into(),
+                    self.service_project_name.clone(),
+                );
+                self.eval(check, ctx, &target, 0)
+            }
             None => {
                 tracing::error!(rule, "policy check of an undefined rule");
                 false

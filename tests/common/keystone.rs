@@ -45,6 +45,12 @@ fn free_port() -> u16 {
 impl Keystone {
     /// Configures, bootstraps and starts Keystone; `Err` says why it could not.
     pub fn start() -> Result<Keystone, String> {
+        Keystone::start_with_expiration(3600)
+    }
+
+    /// [`Keystone::start`] with tokens that expire `expiration` seconds after they
+    /// are issued.
+    pub fn start_with_expiration(expiration: u32) -> Result<Keystone, String> {
         let venv =
             venv().ok_or("Keystone is not installed (scripts/install-test-deps.sh keystone)")?;
         let dir = tempfile::Builder::new()
@@ -60,11 +66,11 @@ impl Keystone {
             format!(
                 "[DEFAULT]\nlog_file = {d}/keystone.log\n\
                  [database]\nconnection = sqlite:///{d}/keystone.db\n\
-                 [token]\nprovider = fernet\nexpiration = 3600\n\
+                 [token]\nprovider = fernet\nexpiration = {expiration}\n\
                  [fernet_tokens]\nkey_repository = {d}/fernet-keys\n\
                  [fernet_receipts]\nkey_repository = {d}/fernet-receipts\n\
                  [credential]\nkey_repository = {d}/credential-keys\n",
-                d = d.display()
+                d = d.display(),
             ),
         )
         .map_err(|e| e.to_string())?;
@@ -171,14 +177,26 @@ impl Keystone {
     /// A token for a password user and scope (`{"system": {"all": true}}`,
     /// `{"project": {"id": ...}}`); panics when Keystone refuses.
     pub fn token(&self, user: &str, password: &str, scope: Value) -> String {
+        self.issue(user, password, Some(scope))
+    }
+
+    /// An unscoped token of a password user (no project, no system: no roles).
+    pub fn unscoped_token(&self, user: &str, password: &str) -> String {
+        self.issue(user, password, None)
+    }
+
+    fn issue(&self, user: &str, password: &str, scope: Option<Value>) -> String {
+        let mut auth = json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "domain": {"id": "default"}, "password": password}}},
+        }});
+        if let Some(scope) = scope {
+            auth["auth"]["scope"] = scope;
+        }
         let r = self
             .http
             .post(format!("{}/v3/auth/tokens?nocatalog", self.url))
-            .json(&json!({"auth": {
-                "identity": {"methods": ["password"], "password": {"user": {
-                    "name": user, "domain": {"id": "default"}, "password": password}}},
-                "scope": scope,
-            }}))
+            .json(&auth)
             .send()
             .expect("ask Keystone for a token");
         assert_eq!(r.status().as_u16(), 201, "token for {user}: {:?}", r.text());
@@ -186,6 +204,24 @@ impl Keystone {
             .to_str()
             .expect("token")
             .to_owned()
+    }
+
+    /// Revokes a token (`DELETE /v3/auth/tokens`).
+    pub fn revoke(&self, token: &str) {
+        let r = self
+            .http
+            .delete(format!("{}/v3/auth/tokens", self.url))
+            .header("X-Auth-Token", self.admin_token())
+            .header("X-Subject-Token", token)
+            .send()
+            .expect("revoke a token");
+        assert_eq!(r.status().as_u16(), 204, "revoke: {:?}", r.text());
+    }
+
+    /// Stops Keystone (its state stays on disk until the guard is dropped).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// A system-scoped token of the bootstrap admin.
