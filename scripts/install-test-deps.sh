@@ -47,6 +47,7 @@ APT_PACKAGES=(
     jq
     curl
     python3-venv
+    shellcheck
 )
 # --- Storage / boot chain packages (tests/harness/) -------------------------
 # Daemons among them (tgtd, ceph-*, iscsid) are never started by the install;
