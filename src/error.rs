@@ -34,6 +34,9 @@ pub enum Error {
     /// The requested change is not allowed in the resource's current state (400).
     #[error("{0}")]
     InvalidState(String),
+    /// The method is not served on this path at the requested version (405).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// The requested API version or media type is not acceptable (406).
     #[error("{0}")]
     NotAcceptable(String),
@@ -78,6 +81,7 @@ impl Error {
             Error::NodeLocked { .. } | Error::Stale(_) | Error::Conflict(_) => 409,
             Error::Invalid(_) | Error::InvalidState(_) | Error::Unsupported(_) => 400,
             Error::NotAcceptable(_) => 406,
+            Error::MethodNotAllowed(_) => 405,
             Error::Forbidden(_) => 403,
             Error::Unavailable(_) => 503,
             Error::Internal(_) => 500,

@@ -552,7 +552,11 @@ impl ImageCatalog {
                 )));
             }
         }
-        self.remove_data(img, &image).await?;
+        // A queued image never had data (an upload makes it saving first): nothing to
+        // remove from Ceph.
+        if img.status != images::QUEUED {
+            self.remove_data(img, &image).await?;
+        }
         images::delete(&self.db, img.id).await?;
         if let Some(parent) = img.extra.get(PARENT_KEY).and_then(Value::as_str) {
             self.drop_node_snapshot(parent).await;

@@ -86,6 +86,9 @@ enum Command {
     },
     /// Prints the default policy rules as a policy.yaml ([oslo_policy] policy_file).
     PolicyDefaults,
+    /// Prints the path of every route the API registers, one a line.
+    #[command(hide = true)]
+    Routes,
 }
 
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
@@ -105,6 +108,28 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_arena_eager_commit` (see mimalloc.h, v2).
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+/// Lets mimalloc decommit the pages it purges: without it, memory freed after a burst
+/// of large responses (node lists of a thousand nodes) stays resident. It must be set
+/// before mimalloc reserves its first arena, at the first allocation, so it runs as
+/// an ELF constructor, before Rust's runtime starts (and allocates nothing). The
+/// `MIMALLOC_ARENA_EAGER_COMMIT` environment variable still wins.
+extern "C" fn tune_allocator() {
+    // SAFETY: getenv with a NUL-terminated name, before any thread exists; then one
+    // of mimalloc's integer options is set.
+    unsafe {
+        if libc::getenv(c"MIMALLOC_ARENA_EAGER_COMMIT".as_ptr()).is_null() {
+            libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+        }
+    }
+}
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -114,6 +139,12 @@ fn main() -> std::process::ExitCode {
         }
         Command::PolicyDefaults => {
             print!("{}", m2::auth::Policy::defaults("service").to_yaml());
+            return std::process::ExitCode::SUCCESS;
+        }
+        Command::Routes => {
+            for path in m2::api::registered_paths() {
+                println!("{path}");
+            }
             return std::process::ExitCode::SUCCESS;
         }
         Command::Openapi => {
@@ -282,6 +313,7 @@ async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
         }
         Command::SampleConfig
         | Command::Openapi
+        | Command::Routes
         | Command::PolicyDefaults
         | Command::ImageUpload { .. } => Ok(()),
     }

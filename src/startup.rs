@@ -117,6 +117,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(from_fn(api::middleware::authenticate))
                 .wrap(from_fn(api::middleware::ironic_api))
+                .wrap(from_fn(api::middleware::version_prefix))
                 // Clients ask for `/v1/ports/?address=...` (python-ironicclient puts
                 // every filtered list there) and follow the `/v1/chassis/` links of
                 // the v1 document; Ironic serves both like the paths without the slash.

@@ -293,14 +293,14 @@ fn node_create_wrong_types_and_unknown_fields() {
         409,
         "A node with name target already exists.",
     ));
-    // Fields newer than the requested version are unknown fields.
+    // Fields newer than the requested version are not acceptable (406), as in Ironic.
     let mut c = json_case(
         "name at 1.4",
         Method::POST,
         "/v1/nodes",
         json!({"driver": "fake-hardware", "name": "n"}),
-        400,
-        "'name' was unexpected",
+        406,
+        "requires API version 1.5",
     );
     c.version = Some("1.4");
     cases.push(c);
@@ -309,8 +309,8 @@ fn node_create_wrong_types_and_unknown_fields() {
         Method::POST,
         "/v1/nodes",
         json!({"driver": "fake-hardware", "owner": "o"}),
-        400,
-        "'owner' was unexpected",
+        406,
+        "requires API version 1.50",
     );
     c.version = Some("1.49");
     cases.push(c);

@@ -571,7 +571,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(delete)),
     )
     .service(
-        web::resource("/v1/nodes/{node}/allocation")
+        super::route("/v1/nodes/{node}/allocation")
             .route(web::get().to(node_show))
             .route(web::delete().to(node_delete))
             .default_service(web::to(node_other)),

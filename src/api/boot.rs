@@ -32,6 +32,7 @@ pub fn boot_base_url(state: &AppState, ctx: &Ctx) -> String {
 }
 
 /// `GET /boot/boot.ipxe`.
+#[utoipa::path(get, path = "/boot/boot.ipxe", tag = "Network boot", responses((status = 200, description = "An iPXE script (text/plain) that chains to the script of the booting interface's MAC address", content_type = "text/plain")))]
 pub async fn chain(state: State, ctx: Ctx) -> HttpResponse {
     script(ipxe::chain_script(&boot_base_url(&state, &ctx)))
 }
@@ -45,6 +46,7 @@ fn parse_mac(raw: &str) -> Option<String> {
 
 /// `GET /boot/{mac}.ipxe`: the node's sanboot script while it has a boot target;
 /// otherwise a script that leaves network boot.
+#[utoipa::path(get, path = "/boot/{mac}", tag = "Network boot", params(("mac" = String, Path, description = "MAC address of the booting interface, with - or :, any case, optionally followed by .ipxe")), responses((status = 200, description = "An iPXE script (text/plain): sanboot from the node's iSCSI target while it has one and the port has pxe_enabled, else a script that exits network boot (also for an unknown MAC address)", content_type = "text/plain")))]
 pub async fn node_script(state: State, path: web::Path<String>) -> Result<HttpResponse> {
     let Some(mac) = parse_mac(&path) else {
         return Ok(script(ipxe::no_boot_script("m2: not a MAC address")));
@@ -79,6 +81,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/boot/boot.ipxe").route(web::get().to(chain)))
         .service(resource("/boot/{mac}").route(web::get().to(node_script)));
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(chain, node_script),
+    tags((name = "Network boot", description = "iPXE scripts for nodes that boot over the network (m2). Not versioned and not authenticated: iPXE can do neither."))
+)]
+pub struct Doc;
 
 #[cfg(test)]
 mod tests {

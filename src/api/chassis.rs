@@ -156,7 +156,7 @@ pub async fn show(
 
 /// The nodes of one chassis: the node list, limited to it.
 async fn nodes_of(
-    state: &AppState,
+    state: &web::Data<AppState>,
     ctx: &Ctx,
     req: &HttpRequest,
     ident: &str,
@@ -180,6 +180,7 @@ pub async fn list_nodes_of(
     nodes_of(&state, &ctx, &req, &path, false).await
 }
 
+#[utoipa::path(get, path = "/v1/chassis/{chassis}/nodes/detail", tag = "Chassis", params(super::openapi::VersionHeaders, ("chassis" = String, Path, description = "Chassis UUID")), responses((status = 200, description = "The chassis' nodes with every field, with the filters of /v1/nodes"), (status = 400, description = "Not a UUID, or invalid filter", body = super::openapi::ErrorBody), (status = 404, description = "Chassis not found", body = super::openapi::ErrorBody)))]
 pub async fn list_nodes_of_detail(
     state: State,
     ctx: Ctx,
@@ -303,5 +304,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, list_detail, show, list_nodes_of, create, update, delete))]
+#[openapi(paths(
+    list,
+    list_detail,
+    show,
+    list_nodes_of,
+    list_nodes_of_detail,
+    create,
+    update,
+    delete
+))]
 pub struct Doc;

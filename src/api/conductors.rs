@@ -73,6 +73,7 @@ async fn by_hostname(state: &AppState, hostname: &str) -> Result<ConductorRow> {
         .ok_or_else(|| Error::not_found("Conductor", hostname))
 }
 
+#[utoipa::path(get, path = "/v1/conductors", tag = "Conductors", params(super::openapi::VersionHeaders, ("detail" = Option<bool>, Query, description = "Return every field instead of hostname, conductor_group and alive"), ("fields" = Option<String>, Query, description = "Comma-separated fields to return"), ("limit" = Option<u64>, Query, description = "Page size, at most [api] max_limit"), ("marker" = Option<String>, Query, description = "Hostname of the last conductor of the previous page"), ("sort_key" = Option<String>, Query, description = "Field to sort by (not alive or drivers)"), ("sort_dir" = Option<String>, Query, description = "asc or desc")), responses((status = 200, description = "A page of conductors (1.49), with a next link when the page is full"), (status = 400, description = "Invalid field, sort key or page parameter", body = super::openapi::ErrorBody), (status = 404, description = "Version older than 1.49, or the marker does not exist", body = super::openapi::ErrorBody)))]
 async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Reply {
     ctx.authorize("baremetal:conductor:get")?;
     checks::require(&ctx, SINCE, false, TOO_OLD)?;
@@ -142,6 +143,7 @@ async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Reply {
     Ok(HttpResponse::Ok().json(Value::Object(body)))
 }
 
+#[utoipa::path(get, path = "/v1/conductors/{hostname}", tag = "Conductors", params(super::openapi::VersionHeaders, ("hostname" = String, Path, description = "Host name of the conductor ([DEFAULT] host)"), ("fields" = Option<String>, Query, description = "Comma-separated fields to return")), responses((status = 200, description = "The conductor: hostname, conductor_group, alive, drivers (hardware types), created_at, updated_at, links (1.49)"), (status = 400, description = "Invalid field", body = super::openapi::ErrorBody), (status = 404, description = "No such conductor, or version older than 1.49", body = super::openapi::ErrorBody)))]
 async fn show(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<String>) -> Reply {
     ctx.authorize("baremetal:conductor:get")?;
     checks::require(&ctx, SINCE, false, TOO_OLD)?;
@@ -155,3 +157,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/v1/conductors").route(web::get().to(list)))
         .service(resource("/v1/conductors/{hostname}").route(web::get().to(show)));
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list, show),
+    tags((name = "Conductors", description = "The conductor services registered in the database and whether they are alive (1.49)."))
+)]
+pub struct Doc;

@@ -515,13 +515,13 @@ async fn other(ctx: Ctx) -> Reply {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/v1/deploy_templates")
+        super::route("/v1/deploy_templates")
             .route(web::get().to(list))
             .route(web::post().to(create))
             .default_service(web::to(other)),
     )
     .service(
-        web::resource("/v1/deploy_templates/{template}")
+        super::route("/v1/deploy_templates/{template}")
             .route(web::get().to(show))
             .route(web::patch().to(update))
             .route(web::delete().to(delete))

@@ -105,6 +105,7 @@ fn too_old() -> Fail {
     )
 }
 
+#[utoipa::path(get, path = "/v1/drivers", tag = "Drivers", params(super::openapi::VersionHeaders, ("type" = Option<String>, Query, description = "dynamic or classic; m2 only has dynamic drivers (hardware types), so classic lists none (1.30)"), ("detail" = Option<bool>, Query, description = "Add the default and enabled implementations of each interface (1.30)")), responses((status = 200, description = "The hardware types that live conductors serve, each with the hosts serving it; type from 1.30"), (status = 400, description = "Invalid type or detail, or detail with fields", body = super::openapi::ErrorBody), (status = 406, description = "type or detail before 1.30, or fields (not served)", body = super::openapi::ErrorBody)))]
 async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Reply {
     ctx.authorize("baremetal:driver:get")?;
     let q = checks::query(&req, &["type", "detail", "fields"])?;
@@ -142,6 +143,7 @@ async fn list(state: State, ctx: Ctx, req: HttpRequest) -> Reply {
     Ok(HttpResponse::Ok().json(json!({ "drivers": drivers })))
 }
 
+#[utoipa::path(get, path = "/v1/drivers/{name}", tag = "Drivers", params(super::openapi::VersionHeaders, ("name" = String, Path, description = "Hardware type, e.g. fake-hardware or ipmi")), responses((status = 200, description = "The hardware type with its hosts; from 1.30 the default and enabled implementation of each interface (storage from 1.33, rescue from 1.38, bios from 1.40)"), (status = 404, description = "No live conductor serves this hardware type", body = super::openapi::ErrorBody), (status = 406, description = "fields (not served)", body = super::openapi::ErrorBody)))]
 async fn show(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<String>) -> Reply {
     ctx.authorize("baremetal:driver:get")?;
     let q = checks::query(&req, &["fields"])?;
@@ -158,6 +160,7 @@ async fn show(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<String>)
     Ok(HttpResponse::Ok().json(render(&state, &ctx, &name, hosts, true)))
 }
 
+#[utoipa::path(get, path = "/v1/drivers/{name}/properties", tag = "Drivers", params(super::openapi::VersionHeaders, ("name" = String, Path, description = "Hardware type")), responses((status = 200, description = "The driver_info keys the hardware type's interfaces understand, each with its description"), (status = 400, description = "Unexpected query parameter", body = super::openapi::ErrorBody), (status = 404, description = "Unknown hardware type", body = super::openapi::ErrorBody)))]
 async fn properties(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<String>) -> Reply {
     ctx.authorize("baremetal:driver:get_properties")?;
     checks::query(&req, &[])?;
@@ -176,3 +179,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/drivers/{name}").route(web::get().to(show)))
         .service(resource("/v1/drivers/{name}/properties").route(web::get().to(properties)));
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list, show, properties),
+    tags((name = "Drivers", description = "Hardware types served by the live conductors, their interfaces and driver_info properties."))
+)]
+pub struct Doc;

@@ -148,12 +148,12 @@ async fn other(ctx: Ctx) -> HttpResponse {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/v1/nodes/{node}/management/indicators")
+        super::route("/v1/nodes/{node}/management/indicators")
             .route(web::get().to(list))
             .default_service(web::to(other)),
     )
     .service(
-        web::resource("/v1/nodes/{node}/management/indicators/{indicator}")
+        super::route("/v1/nodes/{node}/management/indicators/{indicator}")
             .route(web::get().to(show))
             .route(web::put().to(set))
             .default_service(web::to(other)),

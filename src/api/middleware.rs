@@ -1,6 +1,7 @@
-//! The middleware every request passes: request id, tracing span, microversion
-//! negotiation and the version headers on every response (`ironic_api`), then the
-//! caller's authentication (`authenticate`).
+//! The middleware every request passes: paths without the version prefix served as
+//! v1 paths (`version_prefix`), request id, tracing span, microversion negotiation and
+//! the version headers on every response (`ironic_api`), then the caller's
+//! authentication (`authenticate`).
 
 use std::time::Instant;
 
@@ -59,6 +60,43 @@ fn ironic_error_body(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> 
         .content_type("application/json")
         .body(fault_body(status.as_u16(), &message));
     ServiceResponse::new(req, resp)
+}
+
+/// The first path segments of v1's resources, which Ironic also serves without the
+/// `/v1` prefix (its root controller adds the missing version; clients call a few
+/// paths that way).
+const V1_RESOURCES: &[&str] = &[
+    "nodes",
+    "ports",
+    "portgroups",
+    "chassis",
+    "drivers",
+    "conductors",
+    "volume",
+    "allocations",
+    "deploy_templates",
+    "events",
+    "images",
+    "volumes",
+];
+
+/// Serves `/nodes/...` as `/v1/nodes/...`, and so on for every v1 resource.
+pub async fn version_prefix(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let first = req.path().trim_start_matches('/').split('/').next();
+    if first.is_some_and(|f| V1_RESOURCES.contains(&f)) {
+        let with_query = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.path().to_owned(), |pq| pq.as_str().to_owned());
+        if let Ok(uri) = format!("/v1{with_query}").parse::<actix_web::http::Uri>() {
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
+        }
+    }
+    next.call(req).await
 }
 
 /// Request id, span, version negotiation and response headers.

@@ -43,6 +43,22 @@ fn gate(ctx: &Ctx, feature: Feature) -> Result<()> {
     }
 }
 
+/// Trait changes below 1.37 answer as Ironic's router does when the traits
+/// sub-resource does not exist yet: 405 for PUT, 404 for DELETE.
+fn gate_trait_change(ctx: &Ctx, put: bool) -> Result<()> {
+    if ctx.version.has(Feature::Traits) {
+        Ok(())
+    } else if put {
+        Err(Error::MethodNotAllowed(
+            "The server could not comply with the request since it is either malformed \
+             or otherwise incorrect."
+                .into(),
+        ))
+    } else {
+        ctx.require(Feature::Traits)
+    }
+}
+
 /// Rejects body keys outside `allowed`, like Ironic's request schemas.
 fn only_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<()> {
     match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -60,7 +76,10 @@ pub async fn states(state: State, ctx: Ctx, path: NodePath) -> Result<HttpRespon
     out.insert("console_enabled".into(), json!(n.console_enabled));
     out.insert("last_error".into(), json!(n.last_error));
     out.insert("power_state".into(), json!(n.power_state));
-    out.insert("provision_state".into(), json!(n.provision_state));
+    out.insert(
+        "provision_state".into(),
+        super::node_view::shown_provision_state(&n.provision_state, ctx.version),
+    );
     out.insert("target_power_state".into(), json!(n.target_power_state));
     out.insert(
         "target_provision_state".into(),
@@ -483,21 +502,21 @@ pub async fn recover(
     Ok(accepted(&ctx, &s.uuid))
 }
 
-#[utoipa::path(get, path = "/v1/nodes/{node}/vifs", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "VIFs attached to the node (1.28)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/nodes/{node}/vifs", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "VIFs attached to the node (1.28)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found, or a version older than the resource", body = ErrorBody)))]
 pub async fn list_vifs(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
-    gate(&ctx, Feature::Vifs)?;
+    ctx.require(Feature::Vifs)?;
     let n = lookup_for(&state, &ctx, &path, "baremetal:node:vif:list").await?;
     Ok(HttpResponse::Ok().json(state.rpc.call(Request::VifList { node: n.uuid }).await?))
 }
 
-#[utoipa::path(post, path = "/v1/nodes/{node}/vifs", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "id of the VIF, optionally port_uuid or portgroup_uuid"), responses((status = 204, description = "Attached to a free port"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+#[utoipa::path(post, path = "/v1/nodes/{node}/vifs", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "id of the VIF, optionally port_uuid or portgroup_uuid"), responses((status = 204, description = "Attached to a free port"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found, or a version older than the resource", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn attach_vif(
     state: State,
     ctx: Ctx,
     path: NodePath,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    gate(&ctx, Feature::Vifs)?;
+    ctx.require(Feature::Vifs)?;
     let obj = common::parse_object(&body)?;
     match obj.get("id") {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 255 => {}
@@ -518,13 +537,13 @@ pub async fn attach_vif(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(delete, path = "/v1/nodes/{node}/vifs/{vif}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("vif" = String, Path, description = "VIF id")), responses((status = 204, description = "Detached"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+#[utoipa::path(delete, path = "/v1/nodes/{node}/vifs/{vif}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("vif" = String, Path, description = "VIF id")), responses((status = 204, description = "Detached"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found, or a version older than the resource", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn detach_vif(
     state: State,
     ctx: Ctx,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
-    gate(&ctx, Feature::Vifs)?;
+    ctx.require(Feature::Vifs)?;
     let (node, vif) = path.into_inner();
     let n = lookup_for(&state, &ctx, &node, "baremetal:node:vif:detach").await?;
     state
@@ -565,14 +584,14 @@ pub async fn list_traits(state: State, ctx: Ctx, path: NodePath) -> Result<HttpR
     Ok(HttpResponse::Ok().json(json!({ "traits": traits })))
 }
 
-#[utoipa::path(put, path = "/v1/nodes/{node}/traits", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "traits: the new list (at most 50)"), responses((status = 204, description = "Replaced"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+#[utoipa::path(put, path = "/v1/nodes/{node}/traits", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "traits: the new list (at most 50)"), responses((status = 204, description = "Replaced"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 405, description = "Version older than 1.37", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn set_traits(
     state: State,
     ctx: Ctx,
     path: NodePath,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    gate(&ctx, Feature::Traits)?;
+    gate_trait_change(&ctx, true)?;
     let obj = common::parse_object(&body)?;
     only_keys(&obj, &["traits"], "traits")?;
     let list = obj.get("traits").and_then(Value::as_array).ok_or_else(|| {
@@ -605,13 +624,13 @@ pub async fn set_traits(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(put, path = "/v1/nodes/{node}/traits/{trait}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("trait" = String, Path, description = "Trait name")), responses((status = 204, description = "Added"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+#[utoipa::path(put, path = "/v1/nodes/{node}/traits/{trait}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("trait" = String, Path, description = "Trait name")), responses((status = 204, description = "Added"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 405, description = "Version older than 1.37", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn add_trait(
     state: State,
     ctx: Ctx,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
-    gate(&ctx, Feature::Traits)?;
+    gate_trait_change(&ctx, true)?;
     let (node, t) = path.into_inner();
     check_trait(&t)?;
     let n = lookup_for(&state, &ctx, &node, "baremetal:node:traits:set").await?;
@@ -632,9 +651,9 @@ pub async fn add_trait(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(delete, path = "/v1/nodes/{node}/traits", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 204, description = "All traits removed"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+#[utoipa::path(delete, path = "/v1/nodes/{node}/traits", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 204, description = "All traits removed"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found, or a version older than 1.37", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn remove_traits(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
-    gate(&ctx, Feature::Traits)?;
+    gate_trait_change(&ctx, false)?;
     let n = lookup_for(&state, &ctx, &path, "baremetal:node:traits:delete").await?;
     state
         .rpc
@@ -646,13 +665,13 @@ pub async fn remove_traits(state: State, ctx: Ctx, path: NodePath) -> Result<Htt
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(delete, path = "/v1/nodes/{node}/traits/{trait}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("trait" = String, Path, description = "Trait name")), responses((status = 204, description = "Removed"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
+#[utoipa::path(delete, path = "/v1/nodes/{node}/traits/{trait}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("trait" = String, Path, description = "Trait name")), responses((status = 204, description = "Removed"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found, or a version older than 1.37", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn remove_trait(
     state: State,
     ctx: Ctx,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
-    gate(&ctx, Feature::Traits)?;
+    gate_trait_change(&ctx, false)?;
     let (node, t) = path.into_inner();
     let n = lookup_for(&state, &ctx, &node, "baremetal:node:traits:delete").await?;
     state
@@ -665,20 +684,20 @@ pub async fn remove_trait(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/v1/nodes/{node}/bios", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "BIOS settings (1.40)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/nodes/{node}/bios", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "BIOS settings (1.40)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found, or a version older than the resource", body = ErrorBody)))]
 pub async fn list_bios(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
-    gate(&ctx, Feature::Bios)?;
+    ctx.require(Feature::Bios)?;
     lookup_for(&state, &ctx, &path, "baremetal:node:bios:get").await?;
     Ok(HttpResponse::Ok().json(json!({ "bios": [] })))
 }
 
-#[utoipa::path(get, path = "/v1/nodes/{node}/bios/{setting}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("setting" = String, Path, description = "Setting name")), responses((status = 200, description = "One BIOS setting"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/nodes/{node}/bios/{setting}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)"), ("setting" = String, Path, description = "Setting name")), responses((status = 200, description = "One BIOS setting"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found, or a version older than the resource", body = ErrorBody)))]
 pub async fn show_bios(
     state: State,
     ctx: Ctx,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
-    gate(&ctx, Feature::Bios)?;
+    ctx.require(Feature::Bios)?;
     let (node, setting) = path.into_inner();
     let n = lookup_for(&state, &ctx, &node, "baremetal:node:bios:get").await?;
     Err(Error::NotFound {

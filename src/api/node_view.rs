@@ -91,6 +91,14 @@ pub fn visible_fields(v: ApiVersion) -> Vec<&'static str> {
         .collect()
 }
 
+/// The minor version that introduced a node field; `None` for unknown names.
+pub fn since(field: &str) -> Option<u16> {
+    NODE_FIELDS
+        .iter()
+        .find(|(n, _)| *n == field)
+        .map(|(_, since)| *since)
+}
+
 /// Is a node field visible at `v`? Unknown names are not.
 pub fn is_visible(field: &str, v: ApiVersion) -> bool {
     NODE_FIELDS
@@ -171,9 +179,20 @@ fn mask_instance_info(v: &Value) -> Value {
     v
 }
 
-fn field_value(n: &Node, name: &str, extras: &Extras, reveal: Reveal) -> Value {
+/// A provision state as a version shows it: before 1.2 `available` was no state
+/// (`null`), as in Ironic.
+pub fn shown_provision_state(state: &str, v: ApiVersion) -> Value {
+    if state == "available" && !v.at_least(2) {
+        Value::Null
+    } else {
+        Value::String(state.to_owned())
+    }
+}
+
+fn field_value(n: &Node, name: &str, extras: &Extras, reveal: Reveal, v: ApiVersion) -> Value {
     let raw = || node_fields::get(n, name).unwrap_or(Value::Null);
     match name {
+        "provision_state" => shown_provision_state(&n.provision_state, v),
         "traits" => json!(extras.traits),
         "conductor" => json!(extras.conductor),
         "chassis_uuid" => json!(extras.chassis_uuid),
@@ -211,7 +230,7 @@ pub fn render(
             None => !short || SHORT_FIELDS.contains(name),
         };
         if wanted {
-            out.insert((*name).to_owned(), field_value(n, name, extras, reveal));
+            out.insert((*name).to_owned(), field_value(n, name, extras, reveal, v));
         }
     }
     out.insert("links".into(), ctx.links(&format!("nodes/{}", n.uuid)));

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
 use super::common::{self, Ctx, Page};
@@ -27,6 +28,14 @@ pub fn query(req: &HttpRequest) -> Result<HashMap<String, String>> {
         .map(|q| q.into_inner())
         .map_err(|e| Error::invalid(format!("Invalid query string: {e}")))
 }
+
+/// The faults a node can be in (its `fault` field), as Ironic names them.
+const NODE_FAULTS: &[&str] = &[
+    "power failure",
+    "clean failure",
+    "rescue abort failure",
+    "service failure",
+];
 
 /// Requires `feature` for a query parameter; Ironic answers 406 otherwise.
 fn gate(ctx: &Ctx, feature: Feature, what: &str) -> Result<()> {
@@ -155,6 +164,12 @@ fn filter_from(ctx: &Ctx, q: &HashMap<String, String>) -> Result<NodeFilter> {
     }
     if let Some(v) = q.get("fault") {
         gate(ctx, Feature::Fault, "fault")?;
+        if !NODE_FAULTS.contains(&v.as_str()) {
+            return Err(Error::invalid(format!(
+                "Unknown fault: {v}. Valid faults are: {}.",
+                NODE_FAULTS.join(", ")
+            )));
+        }
         f.fault = Some(v.clone());
     }
     if let Some(v) = q.get("owner") {
@@ -189,7 +204,7 @@ pub struct ChassisScope<'a> {
 
 /// A page of nodes, of one chassis when `chassis` is given.
 pub async fn list_nodes(
-    state: &AppState,
+    state: &web::Data<AppState>,
     ctx: &Ctx,
     req: &HttpRequest,
     detail_path: bool,
@@ -239,62 +254,156 @@ pub async fn list_nodes(
         ),
         None => None,
     };
-    let list = nodes::list(
-        &state.db,
-        &filter,
-        &ListOpts {
-            limit: page.limit,
-            marker,
-            sort_key: page.sort_key.clone(),
-            descending: page.sort_dir == common::SortDir::Desc,
-        },
-    )
-    .await?;
-    let extras = extras_for(state, ctx, &list, fields.as_deref()).await?;
-    let count = list.len();
-    let last_uuid = list.last().map(|n| n.uuid.clone());
-    // Each node is rendered and written out on its own, so a page of a thousand
-    // detailed nodes never exists twice in memory (as values and as text).
-    let mut out = Vec::with_capacity(count * if detail { 2048 } else { 256 } + 256);
-    out.extend_from_slice(b"{\"nodes\": [");
-    for (i, (n, e)) in list.into_iter().zip(extras.iter()).enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b", ");
-        }
-        let item = node_view::render(ctx, &n, e, fields.as_deref(), !detail);
-        serde_json::to_writer(&mut out, &item)
-            .map_err(|e| Error::Internal(format!("rendering node {}: {e}", n.uuid)))?;
-    }
-    out.push(b']');
     let path = match (chassis, detail_path) {
         (Some(c), false) => format!("chassis/{}/nodes", c.uuid),
         (Some(c), true) => format!("chassis/{}/nodes/detail", c.uuid),
         (None, false) => "nodes".to_owned(),
         (None, true) => "nodes/detail".to_owned(),
     };
-    let mut tail = Map::new();
-    common::add_next(
-        &mut tail,
-        ctx,
-        &path,
-        &page,
-        &q,
-        count,
-        last_uuid.as_deref(),
-    );
-    for (k, v) in tail {
-        out.extend_from_slice(b", ");
-        serde_json::to_writer(&mut out, &k)
-            .and_then(|_| {
-                out.extend_from_slice(b": ");
-                serde_json::to_writer(&mut out, &v)
-            })
-            .map_err(|e| Error::Internal(format!("rendering the node list: {e}")))?;
+    let mut list = NodeList {
+        state: state.clone(),
+        ctx: ctx.clone(),
+        filter,
+        fields,
+        detail,
+        sort_key: page.sort_key.clone(),
+        descending: page.sort_dir == common::SortDir::Desc,
+        left: page.limit,
+        marker,
+        count: 0,
+        last_uuid: None,
+        path,
+        page,
+        q,
+    };
+    // The first chunk is read before the answer starts, so that a failing query is
+    // still an error response. A page that fits in it is sent whole; a longer one
+    // is streamed chunk by chunk, so a page of a thousand detailed nodes is never
+    // in memory at once, whatever the number of concurrent requests.
+    let mut out = Vec::with_capacity(LIST_CHUNK as usize * if detail { 2048 } else { 256 });
+    out.extend_from_slice(b"{\"nodes\": [");
+    list.next_chunk(&mut out).await?;
+    if list.left == 0 || list.marker.is_none() {
+        list.finish(&mut out)?;
+        return Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(out));
     }
-    out.push(b'}');
+    let first = bytes::Bytes::from(out);
+    let rest = futures_util::stream::unfold(Some(list), |list| async move {
+        let mut list = list?;
+        let mut out = Vec::with_capacity(LIST_CHUNK as usize * 2048);
+        let step = async {
+            list.next_chunk(&mut out).await?;
+            let done = list.left == 0 || list.marker.is_none();
+            if done {
+                list.finish(&mut out)?;
+            }
+            Ok::<bool, Error>(done)
+        };
+        match step.await {
+            Ok(done) => Some((
+                Ok::<_, Error>(bytes::Bytes::from(out)),
+                (!done).then_some(list),
+            )),
+            Err(e) => {
+                // Too late for an error response: the client sees a cut body.
+                tracing::error!(error = %e, "node list broken off");
+                Some((Err(e), None))
+            }
+        }
+    });
+    let body = futures_util::stream::once(async move { Ok::<_, Error>(first) }).chain(rest);
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(out))
+        .streaming(body))
+}
+
+/// Nodes read, rendered and written out this many at a time.
+const LIST_CHUNK: u64 = 100;
+
+/// A node list being written out chunk by chunk.
+struct NodeList {
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    filter: NodeFilter,
+    fields: Option<Vec<String>>,
+    detail: bool,
+    sort_key: String,
+    descending: bool,
+    /// Nodes still wanted for the page.
+    left: u64,
+    /// The last node written (the next chunk starts after it); `None` once a chunk
+    /// came back short: the list is complete.
+    marker: Option<Node>,
+    count: usize,
+    last_uuid: Option<String>,
+    path: String,
+    page: Page,
+    q: HashMap<String, String>,
+}
+
+impl NodeList {
+    /// Reads the next chunk and appends its rendered nodes to `out`.
+    async fn next_chunk(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        let want = self.left.min(LIST_CHUNK);
+        let chunk = nodes::list(
+            &self.state.db,
+            &self.filter,
+            &ListOpts {
+                limit: want,
+                marker: self.marker.take(),
+                sort_key: self.sort_key.clone(),
+                descending: self.descending,
+            },
+        )
+        .await?;
+        let extras = extras_for(&self.state, &self.ctx, &chunk, self.fields.as_deref()).await?;
+        self.left -= chunk.len() as u64;
+        let complete = (chunk.len() as u64) < want;
+        for (n, e) in chunk.iter().zip(extras.iter()) {
+            if self.count > 0 {
+                out.extend_from_slice(b", ");
+            }
+            let item = node_view::render(&self.ctx, n, e, self.fields.as_deref(), !self.detail);
+            serde_json::to_writer(&mut *out, &item)
+                .map_err(|e| Error::Internal(format!("rendering node {}: {e}", n.uuid)))?;
+            self.count += 1;
+        }
+        if let Some(last) = chunk.into_iter().last() {
+            self.last_uuid = Some(last.uuid.clone());
+            if !complete {
+                self.marker = Some(last);
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the list: `]`, the `next` link of a full page, `}`.
+    fn finish(&self, out: &mut Vec<u8>) -> Result<()> {
+        out.push(b']');
+        let mut tail = Map::new();
+        common::add_next(
+            &mut tail,
+            &self.ctx,
+            &self.path,
+            &self.page,
+            &self.q,
+            self.count,
+            self.last_uuid.as_deref(),
+        );
+        for (k, v) in tail {
+            out.extend_from_slice(b", ");
+            serde_json::to_writer(&mut *out, &k)
+                .and_then(|_| {
+                    out.extend_from_slice(b": ");
+                    serde_json::to_writer(&mut *out, &v)
+                })
+                .map_err(|e| Error::Internal(format!("rendering the node list: {e}")))?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
 }
 
 #[utoipa::path(get, path = "/v1/nodes", tag = "Nodes", params(super::openapi::VersionHeaders, ("fields" = Option<String>, Query, description = "Comma-separated fields to return (1.8)"), ("detail" = Option<bool>, Query, description = "Return full nodes (1.43)"), ("limit" = Option<u32>, Query, description = "Page size, at most [api] max_limit"), ("marker" = Option<String>, Query, description = "UUID of the last node of the previous page"), ("sort_key" = Option<String>, Query, description = "Field to sort by"), ("sort_dir" = Option<String>, Query, description = "asc or desc"), ("provision_state" = Option<String>, Query, description = "Filter"), ("maintenance" = Option<bool>, Query, description = "Filter"), ("associated" = Option<bool>, Query, description = "Filter: has an instance"), ("instance_uuid" = Option<String>, Query, description = "Filter"), ("driver" = Option<String>, Query, description = "Filter"), ("resource_class" = Option<String>, Query, description = "Filter (1.21)"), ("conductor_group" = Option<String>, Query, description = "Filter (1.46)"), ("fault" = Option<String>, Query, description = "Filter (1.42)"), ("owner" = Option<String>, Query, description = "Filter (1.50)"), ("lessee" = Option<String>, Query, description = "Filter (1.65)")), responses((status = 200, description = "A page of nodes, with a next link when the page is full"), (status = 400, description = "Invalid filter, field or page parameter", body = ErrorBody), (status = 406, description = "A parameter needs a newer microversion", body = ErrorBody)))]
@@ -405,6 +514,13 @@ fn resolve_interfaces(state: &AppState, n: &mut Node, explicit: &[InterfaceKind]
     Ok(())
 }
 
+/// A node field the negotiated version does not have yet: 406, as in Ironic.
+fn too_new(field: &str, since: u16) -> Error {
+    Error::NotAcceptable(format!(
+        "The field \"{field}\" requires API version 1.{since} or later."
+    ))
+}
+
 fn schema_error(field: &str) -> Error {
     Error::invalid(format!(
         "Schema error for node: Additional properties are not allowed ('{field}' was unexpected)"
@@ -431,6 +547,24 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
         }
     };
     let mut obj = common::parse_object(&body)?;
+    let mut unset = Vec::new();
+    for (key, value) in &obj {
+        let allowed = CREATE_FIELDS
+            .iter()
+            .any(|(f, since)| f == key && ctx.version.at_least(*since));
+        if !allowed {
+            match CREATE_FIELDS.iter().find(|(f, _)| f == key) {
+                // A newer field given as null is no field, as Ironic reads it.
+                Some(_) if value.is_null() => unset.push(key.clone()),
+                Some((_, since)) => return Err(too_new(key, *since)),
+                None => return Err(schema_error(key)),
+            }
+        }
+    }
+    for key in unset {
+        obj.remove(&key);
+    }
+    // A node a project creates for itself is its own, whatever the version.
     if let Some(project) = own_project {
         match obj.get("owner") {
             None | Some(Value::Null) => {
@@ -438,14 +572,6 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
             }
             Some(Value::String(o)) if *o == project => {}
             Some(_) => return Err(crate::auth::policy::forbidden("baremetal:node:create")),
-        }
-    }
-    for key in obj.keys() {
-        let allowed = CREATE_FIELDS
-            .iter()
-            .any(|(f, since)| f == key && ctx.version.at_least(*since));
-        if !allowed {
-            return Err(schema_error(key));
         }
     }
     let driver = match obj.remove("driver") {
@@ -590,9 +716,12 @@ pub fn patch_changes(
                 )));
             }
             _ => {
-                return Err(Error::invalid(format!(
-                    "Adding a new attribute (/{root}) to the root of the resource is not allowed"
-                )));
+                return Err(match node_view::since(&root) {
+                    Some(since) => too_new(&root, since),
+                    None => Error::invalid(format!(
+                        "Adding a new attribute (/{root}) to the root of the resource is not allowed"
+                    )),
+                });
             }
         }
         if top_level && kind == "remove" && root == "driver" {
@@ -670,9 +799,13 @@ pub fn patch_changes(
                 .is_ok();
             if (removed.contains(&field) || reset_all || !still_valid)
                 && let Some(d) = state.registry.default_for(&state.config, hw, kind)
-                && d != current
             {
-                changes.insert(field, Value::String(d.to_owned()));
+                if d == current {
+                    // Reset to what it already is: no change.
+                    changes.remove(&field);
+                } else {
+                    changes.insert(field, Value::String(d.to_owned()));
+                }
             }
         }
     }

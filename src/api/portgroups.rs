@@ -233,6 +233,7 @@ pub async fn list_of_node(
     list_groups(&state, &ctx, &req, Some(path.into_inner()), false).await
 }
 
+#[utoipa::path(get, path = "/v1/nodes/{node}/portgroups/detail", tag = "Portgroups", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name")), responses((status = 200, description = "The node's portgroups with every field (1.24)"), (status = 400, description = "Invalid input", body = super::openapi::ErrorBody), (status = 404, description = "Node not found, or version older than 1.24", body = super::openapi::ErrorBody)))]
 pub async fn list_of_node_detail(
     state: State,
     ctx: Ctx,
@@ -611,5 +612,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, list_detail, list_of_node, show, create, update, delete))]
+#[openapi(paths(
+    list,
+    list_detail,
+    list_of_node,
+    list_of_node_detail,
+    show,
+    create,
+    update,
+    delete
+))]
 pub struct Doc;

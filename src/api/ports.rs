@@ -304,6 +304,7 @@ pub async fn list_of_node(
     list_ports(&state, &ctx, &req, Parent::Node(path.into_inner()), false).await
 }
 
+#[utoipa::path(get, path = "/v1/nodes/{node}/ports/detail", tag = "Ports", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name")), responses((status = 200, description = "The node's ports with every field"), (status = 400, description = "Invalid input", body = super::openapi::ErrorBody), (status = 404, description = "Node not found", body = super::openapi::ErrorBody)))]
 pub async fn list_of_node_detail(
     state: State,
     ctx: Ctx,
@@ -337,6 +338,7 @@ pub async fn list_of_portgroup(
     portgroup_ports(&state, &ctx, &req, path.into_inner(), false).await
 }
 
+#[utoipa::path(get, path = "/v1/portgroups/{portgroup}/ports/detail", tag = "Portgroups", params(super::openapi::VersionHeaders, ("portgroup" = String, Path, description = "Portgroup UUID or name")), responses((status = 200, description = "The portgroup's ports with every field (1.24)"), (status = 400, description = "Invalid input", body = super::openapi::ErrorBody), (status = 404, description = "Portgroup not found, or version older than 1.24", body = super::openapi::ErrorBody)))]
 pub async fn list_of_portgroup_detail(
     state: State,
     ctx: Ctx,
@@ -534,6 +536,7 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
     let (p, node, _) = build(&state, &ctx, doc, blank).await?;
     ctx.authorize_node("baremetal:port:create", &node, &node.uuid)?;
     let saved = with_lock(&state, &node, async |_| {
+        check_group_physnet(&state, &p).await?;
         ports::insert_port(&state.db, p).await
     })
     .await?;
@@ -545,6 +548,30 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
             format!("{}/v1/ports/{}", ctx.base, saved.uuid),
         ))
         .json(view(&ctx, &saved, &n, None, true)))
+}
+
+/// The ports of a portgroup are on one physical network: a port joining a group, or
+/// changing its network inside one, must match the other members (409 otherwise, as
+/// in Ironic).
+async fn check_group_physnet(state: &AppState, p: &Port) -> Result<()> {
+    let Some(group) = p.portgroup_id else {
+        return Ok(());
+    };
+    let members = ports::ports_in_portgroup(&state.db, group).await?;
+    if let Some(other) = members
+        .iter()
+        .find(|m| m.uuid != p.uuid && m.physical_network != p.physical_network)
+    {
+        let show = |n: &Option<String>| n.clone().unwrap_or_else(|| "None".to_owned());
+        return Err(Error::Conflict(format!(
+            "Port with physical network {} can not be a member of a port group whose \
+             ports are on physical network {} (port {}).",
+            show(&p.physical_network),
+            show(&other.physical_network),
+            other.uuid
+        )));
+    }
+    Ok(())
 }
 
 /// Refuses a change of wiring or address while the node is in use, as Ironic does.
@@ -653,6 +680,9 @@ async fn update_once(state: &AppState, ctx: &Ctx, ident: &str, ops: &Value) -> R
     let saved = with_lock(state, &old_node, async |locked| {
         reread(state, locked, &old).await?;
         check_port_change(locked, &old, &new)?;
+        if new.portgroup_id != old.portgroup_id || new.physical_network != old.physical_network {
+            check_group_physnet(state, &new).await?;
+        }
         let mut p = new.clone();
         if new_node.id != old.node_id {
             // Moving a port takes the new node's reservation too.
@@ -723,7 +753,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     list,
     list_detail,
     list_of_node,
+    list_of_node_detail,
     list_of_portgroup,
+    list_of_portgroup_detail,
     show,
     create,
     update,

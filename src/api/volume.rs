@@ -139,7 +139,7 @@ pub fn check_update(node: &Node, action: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::InvalidState(format!(
-        "The action \"{action}\" can not be performed on node \"{}\" while its power state \
+        "The requested action \"{action}\" can not be performed on node \"{}\" while its power state \
          is \"{}\": the node must be powered off.",
         node.uuid,
         power_state_text(node)
@@ -157,7 +157,7 @@ pub fn check_delete(node: &Node, action: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::InvalidState(format!(
-        "The action \"{action}\" can not be performed on node \"{}\" while its power state \
+        "The requested action \"{action}\" can not be performed on node \"{}\" while its power state \
          is \"{}\": the node must be powered off, or in the enroll, manageable or adopt \
          failed state.",
         node.uuid,

@@ -63,20 +63,22 @@ const PATCHABLE: &[&str] = &[
 /// Root attributes a target can not do without.
 const REQUIRED: &[&str] = &["boot_index", "node_uuid", "volume_id", "volume_type"];
 
-/// Volume types a target may have: Ironic's, plus `rbd` (Cinder's Ceph volumes, as
-/// Nova passes them), which the `rbd` storage interface boots.
-const VOLUME_TYPES: &[&str] = &["iscsi", "fibre_channel", "rbd"];
-
-/// Checks a target's volume type.
+/// Checks a target's volume type: free text, as in Ironic (at most 64 characters).
+/// The storage interfaces act on the types they know: `iscsi` and `fibre_channel`
+/// (Ironic's), and `rbd` (Cinder's Ceph volumes, as Nova passes them), which the
+/// `rbd` storage interface boots.
 fn check_volume_type(t: &str) -> Result<()> {
-    if VOLUME_TYPES.contains(&t) {
+    if !t.is_empty() && t.chars().count() <= 64 {
         return Ok(());
     }
     Err(Error::invalid(format!(
-        "Invalid volume_type '{t}'; the types are {}.",
-        VOLUME_TYPES.join(", ")
+        "Invalid volume_type '{t}': expected between 1 and 64 characters."
     )))
 }
+
+/// Who sees a target's properties (its portal, IQN, credentials): system readers and
+/// admins, as in Ironic; others see a redaction notice.
+const VIEW_PROPERTIES: &str = "baremetal:volume:view_target_properties";
 
 fn view(
     ctx: &Ctx,
@@ -94,6 +96,12 @@ fn view(
         |f| match f {
             "uuid" => json!(t.uuid),
             "volume_type" => json!(t.volume_type),
+            "properties" if !ctx.allowed(VIEW_PROPERTIES, &crate::auth::Target::new()) => {
+                json!({"redacted_contents": format!(
+                    "** Value redacted: Requires permission {VIEW_PROPERTIES} access. \
+                     Permission denied. **"
+                )})
+            }
             "properties" => mask(&t.properties),
             "boot_index" => json!(t.boot_index),
             "volume_id" => json!(t.volume_id),
@@ -274,7 +282,7 @@ async fn build(
     Ok((t, node))
 }
 
-#[utoipa::path(post, path = "/v1/volume/targets", tag = "Volume", params(super::openapi::VersionHeaders), request_body(content = serde_json::Value, description = "node_uuid, volume_type (iscsi or fibre_channel), volume_id and boot_index required; properties, extra, uuid"), responses((status = 201, description = "The new volume target"), (status = 400, description = "Invalid input", body = super::openapi::ErrorBody), (status = 404, description = "Version older than 1.32", body = super::openapi::ErrorBody), (status = 409, description = "Boot index of the node, or UUID, taken; or node locked", body = super::openapi::ErrorBody)))]
+#[utoipa::path(post, path = "/v1/volume/targets", tag = "Volume", params(super::openapi::VersionHeaders), request_body(content = serde_json::Value, description = "node_uuid, volume_type (free text; iscsi and fibre_channel as in Ironic, rbd for Ceph volumes), volume_id and boot_index required; properties, extra, uuid"), responses((status = 201, description = "The new volume target"), (status = 400, description = "Invalid input", body = super::openapi::ErrorBody), (status = 404, description = "Version older than 1.32", body = super::openapi::ErrorBody), (status = 409, description = "Boot index of the node, or UUID, taken; or node locked", body = super::openapi::ErrorBody)))]
 pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResponse> {
     ctx.require(Feature::Volume)?;
     let mut doc = common::parse_object(&body)?;

@@ -496,19 +496,26 @@ impl Conductor {
                 node.uuid
             )));
         }
+        let sets_reason = changes
+            .get("protected_reason")
+            .is_some_and(|v| !v.is_null());
         for (field, value) in changes {
             node_fields::set(node, &field, value)?;
         }
         if node.protected && state != ProvisionState::Active {
-            return Err(Error::InvalidState(format!(
+            return Err(Error::Conflict(format!(
                 "Node {} can only be protected in state \"active\", it is in \"{state}\".",
                 node.uuid
             )));
         }
         if !node.protected && node.protected_reason.is_some() {
-            return Err(Error::invalid(
-                "Cannot set protected_reason on a node that is not protected.",
-            ));
+            if sets_reason {
+                return Err(Error::invalid(
+                    "Cannot set protected_reason on a node that is not protected.",
+                ));
+            }
+            // Unprotecting a node forgets why it was protected.
+            node.protected_reason = None;
         }
         if !node.maintenance {
             node.maintenance_reason = None;

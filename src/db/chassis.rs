@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    NotSet, PaginatorTrait, QueryFilter, TransactionSession, TransactionTrait,
+    NotSet, PaginatorTrait, QueryFilter, TransactionTrait,
 };
 
 use super::entities::{chassis, node};
@@ -52,18 +52,30 @@ pub async fn save<C: ConnectionTrait>(db: &C, c: &mut Chassis) -> Result<()> {
 /// Deletes a chassis; one that still holds nodes is refused (400, as Ironic's
 /// ChassisNotEmpty).
 pub async fn delete<C: ConnectionTrait + TransactionTrait>(db: &C, c: &Chassis) -> Result<()> {
-    let txn = db.begin().await?;
-    let members = node::Entity::find()
-        .filter(node::Column::ChassisId.eq(c.id))
-        .count(&txn)
+    // One statement: removed only while no node is in it. (A read, then a write, in
+    // one SQLite transaction fails at once when another writer commits in between.)
+    let with_nodes = sea_orm::sea_query::Query::select()
+        .column(node::Column::ChassisId)
+        .from(node::Entity)
+        .and_where(node::Column::ChassisId.is_not_null())
+        .to_owned();
+    let done = chassis::Entity::delete_many()
+        .filter(chassis::Column::Id.eq(c.id))
+        .filter(chassis::Column::Id.not_in_subquery(with_nodes))
+        .exec(db)
         .await?;
-    if members > 0 {
-        return Err(Error::invalid(format!(
-            "Cannot complete the requested action because chassis {} contains nodes.",
-            c.uuid
-        )));
+    if done.rows_affected == 0 {
+        let members = node::Entity::find()
+            .filter(node::Column::ChassisId.eq(c.id))
+            .count(db)
+            .await?;
+        if members > 0 {
+            return Err(Error::invalid(format!(
+                "Cannot complete the requested action because chassis {} contains nodes.",
+                c.uuid
+            )));
+        }
+        return Err(Error::not_found("Chassis", c.uuid.clone()));
     }
-    chassis::Entity::delete_by_id(c.id).exec(&txn).await?;
-    txn.commit().await?;
     Ok(())
 }

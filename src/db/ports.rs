@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    NotSet, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+    NotSet, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -313,18 +313,29 @@ pub async fn delete_portgroup<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     g: &Portgroup,
 ) -> Result<()> {
-    let txn = db.begin().await?;
-    let members = port::Entity::find()
-        .filter(port::Column::PortgroupId.eq(g.id))
-        .count(&txn)
+    // One statement: removed only while no port is in it (see chassis::delete).
+    let with_ports = sea_orm::sea_query::Query::select()
+        .column(port::Column::PortgroupId)
+        .from(port::Entity)
+        .and_where(port::Column::PortgroupId.is_not_null())
+        .to_owned();
+    let done = portgroup::Entity::delete_many()
+        .filter(portgroup::Column::Id.eq(g.id))
+        .filter(portgroup::Column::Id.not_in_subquery(with_ports))
+        .exec(db)
         .await?;
-    if members > 0 {
-        return Err(Error::invalid(format!(
-            "Cannot complete the requested action because portgroup {} contains ports.",
-            g.uuid
-        )));
+    if done.rows_affected == 0 {
+        let members = port::Entity::find()
+            .filter(port::Column::PortgroupId.eq(g.id))
+            .count(db)
+            .await?;
+        if members > 0 {
+            return Err(Error::invalid(format!(
+                "Cannot complete the requested action because portgroup {} contains ports.",
+                g.uuid
+            )));
+        }
+        return Err(Error::not_found("Portgroup", g.uuid.clone()));
     }
-    portgroup::Entity::delete_by_id(g.id).exec(&txn).await?;
-    txn.commit().await?;
     Ok(())
 }
