@@ -34,6 +34,14 @@ BaremetalM2Group = [
         min=0.1,
         help="Seconds between two reads of a node while waiting for a state.",
     ),
+    cfg.BoolOpt(
+        "ceph_available",
+        default=False,
+        help="Whether m2 reaches a Ceph cluster (with its images and disks "
+        "pools) and a tgtd, so that images can hold data and nodes deploy "
+        "with the m2 deploy interface. Tests that need them are skipped "
+        "otherwise; without Ceph, m2 must answer them with a clean 503.",
+    ),
     cfg.StrOpt(
         "expected_max_microversion",
         default=None,

@@ -20,8 +20,8 @@ def _config_drive():
 class NodeLifecycleTest(base.M2BaremetalTest):
     """enroll -> manage -> provide -> deploy -> undeploy -> delete."""
 
-    # "enroll" as the initial state and node names need 1.11.
-    min_microversion = "1.11"
+    # "enroll" as the initial state needs 1.11, listing ports by node 1.16.
+    min_microversion = "1.16"
 
     @decorators.idempotent_id("4358dc20-d26f-4626-95ea-a5b385f873a8")
     def test_enroll_deploy_undeploy_delete(self):
@@ -36,12 +36,10 @@ class NodeLifecycleTest(base.M2BaremetalTest):
         _, ports = self.client.list_ports(node=node_id)
         self.assertEqual([port["uuid"]], [p["uuid"] for p in ports["ports"]])
 
-        self.set_node_provision_state(
-            node_id, "manage", "manageable",
-            timeout=self.m2_conf.state_timeout, interval=self.m2_conf.poll_interval)
-        self.set_node_provision_state(
-            node_id, "provide", "available",
-            timeout=self.m2_conf.state_timeout, interval=self.m2_conf.poll_interval)
+        self.client.set_node_provision_state(node_id, "manage")
+        self.wait_for_provision_state(node_id, "manageable")
+        self.client.set_node_provision_state(node_id, "provide")
+        self.wait_for_provision_state(node_id, "available")
 
         _, validation = self.client.validate_driver_interface(node_id)
         for iface in ("boot", "deploy", "management", "power"):
