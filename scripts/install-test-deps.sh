@@ -6,8 +6,11 @@
 #
 #   scripts/install-test-deps.sh            # everything
 #   scripts/install-test-deps.sh packages   # only some steps: packages postgres
-#                                           #   mariadb rabbitmq venv keystone nextest
+#                                           #   mariadb rabbitmq venv keystone tempest
+#                                           #   nextest
 #   M2_SKIP_APT=1 scripts/install-test-deps.sh   # leave system packages alone
+#   scripts/install-test-deps.sh keystone horizon  # the extended suite's browser
+#                                           #   test; `horizon` is never a default step
 #
 # What it provides:
 #   * Debian packages (PostgreSQL, MariaDB, RabbitMQ, wrk, jq, curl, python3-venv)
@@ -17,14 +20,22 @@
 #   * MariaDB on 127.0.0.1:3306, root without password, database `test`
 #   * RabbitMQ on 127.0.0.1:5672 (guest/guest), best effort
 #   * <repo>/.venv with python-openstackclient, python-ironicclient, openstacksdk
+#     and python-m2client, the `openstack baremetal m2` plugin (osc/, editable)
 #   * <repo>/.venv-keystone with Keystone, for the tests of
 #     auth_strategy = keystone (tests/auth_keystone.rs starts and stops it)
+#   * <repo>/.venv-tempest with tempest, ironic-tempest-plugin and m2's own
+#     plugin (tempest/, editable), for scripts/run-tempest.sh
 #   * cargo-nextest
+#   * only with the step `horizon`: Debian's chromium and chromium-driver, and
+#     <repo>/.venv-horizon with Horizon, ironic-ui and selenium, configured for
+#     horizon/run-horizon-test.sh (tests/horizon.rs, an ignored test)
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${M2_TEST_VENV:-$REPO_ROOT/.venv}"
 KEYSTONE_VENV="${M2_TEST_KEYSTONE_VENV:-$REPO_ROOT/.venv-keystone}"
+TEMPEST_VENV="${M2_TEST_TEMPEST_VENV:-$REPO_ROOT/.venv-tempest}"
+HORIZON_VENV="${M2_TEST_HORIZON_VENV:-$REPO_ROOT/.venv-horizon}"
 WAIT_SECONDS="${M2_SERVICE_WAIT_SECONDS:-60}"
 
 log() { printf '[install-test-deps] %s\n' "$*" >&2; }
@@ -246,9 +257,21 @@ setup_rabbitmq() {
 # ---------------------------------------------------------------------------
 PY_PACKAGES=(python-openstackclient python-ironicclient openstacksdk)
 
-venv_ok() {
+clients_ok() {
     [[ -x $VENV/bin/openstack && -x $VENV/bin/python ]] &&
         "$VENV/bin/python" -c 'import openstack, ironicclient, openstackclient' 2>/dev/null
+}
+
+# `openstack baremetal m2 ...` for m2's own resources, installed editable from
+# osc/ so that the venv runs this checkout's plugin. Prints the directory the
+# venv imports it from.
+m2client_dir() {
+    "$VENV/bin/python" -c \
+        'import m2client.osc.plugin, m2client, os; print(os.path.dirname(os.path.dirname(os.path.abspath(m2client.__file__))))'
+}
+
+venv_ok() {
+    clients_ok && [[ $(m2client_dir 2>/dev/null) == "$REPO_ROOT/osc" ]]
 }
 
 setup_venv() {
@@ -263,15 +286,21 @@ setup_venv() {
         log "creating Python venv at $VENV with $py"
         "$py" -m venv "$VENV"
     fi
-    log "installing ${PY_PACKAGES[*]} into $VENV"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
-    venv_ok || die "the venv at $VENV does not import the OpenStack clients"
+    if ! clients_ok; then
+        log "installing ${PY_PACKAGES[*]} into $VENV"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+        clients_ok || die "the venv at $VENV does not import the OpenStack clients"
+    fi
+    # Again when the checkout moved (or another one installed it).
+    log "installing the openstack CLI plugin of $REPO_ROOT/osc into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$REPO_ROOT/osc"
+    venv_ok || die "the venv at $VENV does not import m2client from $REPO_ROOT/osc"
     {
         "$VENV/bin/openstack" --version 2>&1
         "$VENV/bin/python" - <<'EOF'
 from importlib.metadata import version
-for dist in ("python-ironicclient", "openstacksdk", "keystoneauth1", "osc-lib"):
+for dist in ("python-ironicclient", "openstacksdk", "keystoneauth1", "osc-lib", "python-m2client"):
     print(f"{dist} {version(dist)}")
 EOF
     } >"$VENV/m2-client-versions.txt"
@@ -314,6 +343,88 @@ setup_keystone_venv() {
 }
 
 # ---------------------------------------------------------------------------
+# Tempest, in a venv of its own: tempest, ironic-tempest-plugin (Ironic's API
+# tests) and m2's plugin from tempest/, installed editable so that a change of
+# m2's tests needs no reinstall. Pinned: a new release of Ironic's plugin brings
+# new tests, which are reviewed against tempest/ironic-api-skips.txt when the
+# pins move. Nothing is started here: scripts/run-tempest.sh starts Keystone
+# and m2 and runs both suites.
+# ---------------------------------------------------------------------------
+TEMPEST_PACKAGES=(tempest==47.0.0 ironic-tempest-plugin==3.2.0)
+
+# Prints the directory the venv's m2_tempest_plugin is imported from.
+tempest_plugin_dir() {
+    "$TEMPEST_VENV/bin/python" -c \
+        'import m2_tempest_plugin, os; print(os.path.dirname(os.path.dirname(os.path.abspath(m2_tempest_plugin.__file__))))'
+}
+
+tempest_venv_ok() {
+    [[ -x $TEMPEST_VENV/bin/tempest && -f $TEMPEST_VENV/m2-tempest-versions.txt ]] &&
+        "$TEMPEST_VENV/bin/python" -c 'import tempest, ironic_tempest_plugin' 2>/dev/null &&
+        [[ $(tempest_plugin_dir 2>/dev/null) == "$REPO_ROOT/tempest" ]] &&
+        grep -qxF "${TEMPEST_PACKAGES[*]}" "$TEMPEST_VENV/m2-tempest-pins.txt" 2>/dev/null
+}
+
+setup_tempest_venv() {
+    if tempest_venv_ok; then
+        log "Tempest venv $TEMPEST_VENV: present ($(tr '\n' ' ' <"$TEMPEST_VENV/m2-tempest-versions.txt"))"
+        return
+    fi
+    local py
+    py=$(command -v python3 || true)
+    [[ -n $py ]] || die "python3 not found"
+    if [[ ! -x $TEMPEST_VENV/bin/python ]]; then
+        log "creating Python venv at $TEMPEST_VENV with $py"
+        "$py" -m venv "$TEMPEST_VENV"
+    fi
+    log "installing ${TEMPEST_PACKAGES[*]} and $REPO_ROOT/tempest into $TEMPEST_VENV"
+    "$TEMPEST_VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+    "$TEMPEST_VENV/bin/python" -m pip install -q --disable-pip-version-check "${TEMPEST_PACKAGES[@]}"
+    # Editable: the venv runs the tests of this checkout. The checkout moved
+    # (or another one installed it): install again to point at this one.
+    "$TEMPEST_VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$REPO_ROOT/tempest"
+    [[ $(tempest_plugin_dir 2>/dev/null) == "$REPO_ROOT/tempest" ]] ||
+        die "the venv at $TEMPEST_VENV does not import m2_tempest_plugin from $REPO_ROOT/tempest"
+    printf '%s\n' "${TEMPEST_PACKAGES[*]}" >"$TEMPEST_VENV/m2-tempest-pins.txt"
+    "$TEMPEST_VENV/bin/python" -c '
+from importlib.metadata import version
+for dist in ("tempest", "ironic-tempest-plugin", "m2-tempest-plugin"):
+    print(dist, version(dist))' >"$TEMPEST_VENV/m2-tempest-versions.txt"
+    tempest_venv_ok || die "the venv at $TEMPEST_VENV does not provide tempest, ironic_tempest_plugin and m2_tempest_plugin"
+    log "installed: $(tr '\n' ' ' <"$TEMPEST_VENV/m2-tempest-versions.txt")"
+}
+
+# ---------------------------------------------------------------------------
+# Horizon (extended suite only; not among the default steps): Debian's
+# chromium and chromium-driver, and the venv of horizon/run-horizon-test.sh,
+# which the test script makes itself: `--setup-only` installs
+# horizon/requirements.txt (horizon, ironic-ui, selenium) into the venv,
+# enables ironic-ui's panel, writes Horizon's local_settings.py and compresses
+# its static files, each part only when it is not in place yet.
+# ---------------------------------------------------------------------------
+HORIZON_APT_PACKAGES=(chromium chromium-driver fonts-liberation)
+
+setup_horizon() {
+    local missing=() p
+    for p in "${HORIZON_APT_PACKAGES[@]}"; do
+        pkg_installed "$p" || missing+=("$p")
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        log "Chromium: $(chromium --version 2>/dev/null || echo '?')"
+    elif [[ -n "${M2_SKIP_APT:-}" ]]; then
+        log "WARNING: M2_SKIP_APT set and ${missing[*]} missing: the Horizon test will skip"
+    else
+        log "Debian packages missing: ${missing[*]}"
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            -o Dpkg::Options::=--force-confold "${missing[@]}" || die "apt-get install ${missing[*]} failed"
+    fi
+    M2_TEST_HORIZON_VENV="$HORIZON_VENV" "$REPO_ROOT/horizon/run-horizon-test.sh" --setup-only ||
+        die "preparing the Horizon venv at $HORIZON_VENV failed"
+    log "Horizon venv $HORIZON_VENV: ready ($(tr '\n' ' ' <"$HORIZON_VENV/m2-horizon-versions.txt" 2>/dev/null))"
+}
+
+# ---------------------------------------------------------------------------
 # Rust tools
 # ---------------------------------------------------------------------------
 setup_nextest() {
@@ -329,7 +440,7 @@ setup_nextest() {
 main() {
     local start=$SECONDS step
     local steps=("$@")
-    [[ ${#steps[@]} -gt 0 ]] || steps=(packages postgres mariadb rabbitmq venv keystone nextest)
+    [[ ${#steps[@]} -gt 0 ]] || steps=(packages postgres mariadb rabbitmq venv keystone tempest nextest)
     for step in "${steps[@]}"; do
         case $step in
             packages) install_apt_packages ;;
@@ -338,8 +449,10 @@ main() {
             rabbitmq) setup_rabbitmq ;;
             venv) setup_venv ;;
             keystone) setup_keystone_venv ;;
+            tempest) setup_tempest_venv ;;
             nextest) setup_nextest ;;
-            *) die "unknown step '$step' (packages postgres mariadb rabbitmq venv keystone nextest)" ;;
+            horizon) setup_horizon ;;
+            *) die "unknown step '$step' (packages postgres mariadb rabbitmq venv keystone tempest nextest horizon)" ;;
         esac
     done
     log "done in $((SECONDS - start))s"
