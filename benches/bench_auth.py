@@ -37,7 +37,7 @@ sys.path.insert(0, str(HERE))
 from bench_api import parse_wrk, percentile, wrk_line  # noqa: E402
 from local_keystone import LocalKeystone  # noqa: E402
 
-VERSION = "1.46"
+VERSION = "1.50"  # owner (1.50) is set on the enrolled nodes
 
 
 def log(msg: str = "") -> None:
@@ -63,7 +63,8 @@ class M2:
         deadline = time.monotonic() + 60
         for line in self.proc.stdout:
             if "m2 listening on" in line:
-                self.url = line.strip().rsplit(" ", 1)[-1].rstrip("/")
+                addr = line.strip().rsplit(" ", 1)[-1].rstrip("/")
+                self.url = addr if "://" in addr else f"http://{addr}"
                 break
             if time.monotonic() > deadline:
                 break
