@@ -295,3 +295,53 @@ fn removing_an_interface_resets_it_to_the_default() {
     assert_eq!(r.body["boot_interface"], default);
     assert!(default.is_string(), "{default}");
 }
+
+#[test]
+fn target_raid_configuration() {
+    let s = Server::start();
+    let n = s.create_node(json!({"name": "raid"}));
+    let uuid = n["uuid"].as_str().unwrap();
+    let path = format!("/v1/nodes/{uuid}/states/raid");
+    let target = json!({"logical_disks": [{"size_gb": 100, "raid_level": "1"}]});
+    s.put(&path, Some("1.11"), &target)
+        .expect_fault(406, "1.12");
+    // Malformed configurations change nothing.
+    for bad in [
+        json!({"logical_disks": []}),
+        json!({"logical_disks": [{"size_gb": 10}]}),
+        json!({"logical_disks": [{"size_gb": 10, "raid_level": "7"}]}),
+    ] {
+        s.put(&path, Some("1.12"), &bad)
+            .expect_fault(400, "Invalid RAID configuration");
+    }
+    assert_eq!(s.node(uuid)["target_raid_config"], json!({}));
+    s.put(&path, Some("1.12"), &target).expect(204);
+    assert_eq!(s.node(uuid)["target_raid_config"], target);
+    // The client's path, without the version prefix, and clearing it with {}.
+    s.put(
+        &format!("/nodes/{uuid}/states/raid"),
+        Some("1.12"),
+        &json!({}),
+    )
+    .expect(204);
+    assert_eq!(s.node(uuid)["target_raid_config"], json!({}));
+    // A node whose raid interface does no RAID.
+    s.patch(
+        &format!("/v1/nodes/{uuid}"),
+        LATEST,
+        &json!([{"op": "replace", "path": "/raid_interface", "value": "no-raid"}]),
+    )
+    .expect(200);
+    s.put(&path, LATEST, &target).expect_fault(400, "no-raid");
+
+    let props = "/v1/drivers/fake-hardware/raid/logical_disk_properties";
+    s.get(props, Some("1.11")).expect_fault(406, "1.12");
+    let r = s.get(props, Some("1.12")).expect(200);
+    assert!(
+        r.body["raid_level"].is_string() && r.body["size_gb"].is_string(),
+        "{}",
+        r.text
+    );
+    s.get("/v1/drivers/nope/raid/logical_disk_properties", LATEST)
+        .expect_fault(404, "nope");
+}

@@ -1229,6 +1229,13 @@ fn examples_match_live_responses() {
         None,
     )
     .expect(200);
+    x.call(
+        "driver_raid_logical_disk_properties",
+        get.clone(),
+        "/v1/drivers/fake-hardware/raid/logical_disk_properties",
+        None,
+    )
+    .expect(200);
     x.call("conductor_list", get.clone(), "/v1/conductors", None)
         .expect(200);
     x.call(
@@ -1360,6 +1367,15 @@ fn examples_match_live_responses() {
     )
     .expect(204);
 
+    x.call(
+        "node_raid_set",
+        put.clone(),
+        "/v1/nodes/node-0/states/raid",
+        Some(
+            json!({"logical_disks": [{"size_gb": 100, "raid_level": "1", "is_root_volume": true}]}),
+        ),
+    )
+    .expect(204);
     // available → active, then power and console
     x.call(
         "node_provision_set.deploy",

@@ -174,15 +174,53 @@ async fn properties(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<St
     Ok(HttpResponse::Ok().json(props))
 }
 
+#[utoipa::path(get, path = "/v1/drivers/{name}/raid/logical_disk_properties", tag = "Drivers", params(super::openapi::VersionHeaders, ("name" = String, Path, description = "Hardware type name")), responses((status = 200, description = "The logical disk properties of a target RAID configuration, each with its description"), (status = 400, description = "The hardware type's raid interface does not do RAID", body = super::openapi::ErrorBody), (status = 404, description = "Unknown driver", body = super::openapi::ErrorBody), (status = 406, description = "Version older than 1.12", body = super::openapi::ErrorBody)))]
+async fn raid_logical_disk_properties(
+    state: State,
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Reply {
+    if !ctx.version.has(crate::api::version::Feature::RaidConfig) {
+        return Err(Fail::Core(crate::error::Error::NotAcceptable(
+            "This operation requires API version 1.12 or later.".into(),
+        )));
+    }
+    ctx.authorize("baremetal:driver:get_raid_logical_disk_properties")?;
+    checks::query(&req, &[])?;
+    let name = path.into_inner();
+    let unknown = || checks::not_found(format!("The driver '{name}' is unknown."));
+    if !active_hardware_types(&state).await?.contains_key(&name) {
+        return Err(unknown());
+    }
+    let hw = state.registry.hardware_type(&name).ok_or_else(unknown)?;
+    match state
+        .registry
+        .default_for(&state.config, hw, crate::config::InterfaceKind::Raid)
+    {
+        Some(raid) if raid != "no-raid" => {
+            Ok(HttpResponse::Ok().json(crate::drivers::raid::logical_disk_properties()))
+        }
+        _ => Err(crate::error::Error::Unsupported(format!(
+            "The default raid interface of driver {name} does not configure RAID."
+        ))
+        .into()),
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/v1/drivers").route(web::get().to(list)))
         .service(resource("/v1/drivers/{name}").route(web::get().to(show)))
-        .service(resource("/v1/drivers/{name}/properties").route(web::get().to(properties)));
+        .service(resource("/v1/drivers/{name}/properties").route(web::get().to(properties)))
+        .service(
+            resource("/v1/drivers/{name}/raid/logical_disk_properties")
+                .route(web::get().to(raid_logical_disk_properties)),
+        );
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(list, show, properties),
+    paths(list, show, properties, raid_logical_disk_properties),
     tags((name = "Drivers", description = "Hardware types served by the live conductors, their interfaces and driver_info properties."))
 )]
 pub struct Doc;

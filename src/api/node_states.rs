@@ -706,10 +706,42 @@ pub async fn show_bios(
     })
 }
 
+#[utoipa::path(put, path = "/v1/nodes/{node}/states/raid", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "The target RAID configuration: {\"logical_disks\": [{\"raid_level\", \"size_gb\", ...}]}, or {} for none; applied by the next cleaning"), responses((status = 204, description = "Recorded as the node's target_raid_config"), (status = 400, description = "Invalid configuration, or the node's raid interface does not do RAID", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version older than 1.12", body = ErrorBody), (status = 409, description = "Node locked", body = ErrorBody)))]
+pub async fn set_raid(
+    state: State,
+    ctx: Ctx,
+    path: NodePath,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    gate(&ctx, Feature::RaidConfig)?;
+    let obj = common::parse_object(&body)?;
+    crate::drivers::raid::check_target(&obj)?;
+    let n = lookup_for(&state, &ctx, &path, "baremetal:node:set_raid_state").await?;
+    if n.raid_interface == "no-raid" {
+        return Err(Error::Unsupported(format!(
+            "The raid interface of node {} (no-raid) does not configure RAID; set \
+             raid_interface to one that does.",
+            n.uuid
+        )));
+    }
+    let mut changes = Map::new();
+    changes.insert("target_raid_config".into(), Value::Object(obj));
+    state
+        .rpc
+        .call(Request::UpdateNode {
+            node: n.uuid.clone(),
+            changes,
+            base: Map::new(),
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/v1/nodes/{node}/states").route(web::get().to(states)))
         .service(resource("/v1/nodes/{node}/states/power").route(web::put().to(set_power)))
         .service(resource("/v1/nodes/{node}/states/provision").route(web::put().to(set_provision)))
+        .service(resource("/v1/nodes/{node}/states/raid").route(web::put().to(set_raid)))
         .service(
             resource("/v1/nodes/{node}/states/console")
                 .route(web::get().to(get_console))

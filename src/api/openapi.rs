@@ -360,6 +360,7 @@ const RESOURCE_PATHS: &[ResourcePaths] = &[
         super::node_states::states,
         super::node_states::set_power,
         super::node_states::set_provision,
+        super::node_states::set_raid,
         super::node_states::get_console,
         super::node_states::set_console,
         super::node_states::validate,
@@ -433,6 +434,7 @@ const OPERATIONS: &[(&str, &str, &str, &str, Since)] = {
         ("get", "/v1/nodes/{node}/states", "node_states_show", "Show a node's states", Always),
         ("put", "/v1/nodes/{node}/states/power", "node_power_set", "Change a node's power state", Always),
         ("put", "/v1/nodes/{node}/states/provision", "node_provision_set", "Change a node's provision state", Always),
+        ("put", "/v1/nodes/{node}/states/raid", "node_raid_set", "Set a node's target RAID configuration", Minor(Feature::RaidConfig.since())),
         ("get", "/v1/nodes/{node}/states/console", "node_console_show", "Show a node's console", Always),
         ("put", "/v1/nodes/{node}/states/console", "node_console_set", "Enable or disable a node's console", Always),
         ("get", "/v1/nodes/{node}/validate", "node_validate", "Validate a node's interfaces", Always),
@@ -489,6 +491,7 @@ const OPERATIONS: &[(&str, &str, &str, &str, Since)] = {
         ("get", "/v1/drivers", "driver_list", "List drivers", Always),
         ("get", "/v1/drivers/{name}", "driver_show", "Show a driver", Always),
         ("get", "/v1/drivers/{name}/properties", "driver_properties", "List a driver's driver_info properties", Always),
+        ("get", "/v1/drivers/{name}/raid/logical_disk_properties", "driver_raid_logical_disk_properties", "List the logical disk properties of RAID configurations", Minor(Feature::RaidConfig.since())),
         ("get", "/v1/conductors", "conductor_list", "List conductors", Minor(Feature::Conductors.since())),
         ("get", "/v1/conductors/{hostname}", "conductor_show", "Show a conductor", Minor(Feature::Conductors.since())),
         // Volume connectors and targets

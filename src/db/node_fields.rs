@@ -246,6 +246,7 @@ pub fn set(n: &mut Node, field: &str, v: Value) -> Result<()> {
         "driver" => n.driver = string(field, v, 255)?,
         "driver_info" => n.driver_info = object(field, v)?,
         "properties" => n.properties = object(field, v)?,
+        "target_raid_config" => n.target_raid_config = object(field, v)?,
         "extra" => n.extra = object(field, v)?,
         "instance_info" => n.instance_info = object(field, v)?,
         "network_data" => n.network_data = object(field, v)?,

@@ -8,6 +8,7 @@ pub mod fake;
 pub mod ipmi;
 pub mod ipxe;
 pub mod m2;
+pub mod raid;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
