@@ -25,6 +25,10 @@ fn paths_without_the_version_prefix_are_v1_paths() {
             "/v1/drivers/fake-hardware/properties",
         ),
         ("/ports/detail", "/v1/ports/detail"),
+        (
+            &format!("/nodes/states/console/{uuid}") as &str,
+            &format!("/v1/nodes/{uuid}/states/console"),
+        ),
     ] {
         let a = s.get(bare, LATEST).expect(200);
         let b = s.get(versioned, LATEST).expect(200);

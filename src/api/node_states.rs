@@ -285,6 +285,13 @@ pub async fn get_console(state: State, ctx: Ctx, path: NodePath) -> Result<HttpR
     Ok(HttpResponse::Ok().json(info))
 }
 
+/// `GET /v1/nodes/states/console/{node}`: the console of a node, on the path Ironic's
+/// router also accepts (python-ironicclient's tempest client calls it).
+#[utoipa::path(get, path = "/v1/nodes/states/console/{node}", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), responses((status = 200, description = "console_enabled and console_info, as GET /v1/nodes/{node}/states/console"), (status = 404, description = "Node not found", body = ErrorBody)))]
+pub async fn get_console_alias(state: State, ctx: Ctx, path: NodePath) -> Result<HttpResponse> {
+    get_console(state, ctx, path).await
+}
+
 #[utoipa::path(put, path = "/v1/nodes/{node}/states/console", tag = "Node management", params(super::openapi::VersionHeaders, ("node" = String, Path, description = "Node UUID or name (names from 1.5)")), request_body(content = serde_json::Value, description = "enabled: true or false"), responses((status = 202, description = "Accepted"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 404, description = "Node not found", body = ErrorBody), (status = 406, description = "Version not acceptable", body = ErrorBody), (status = 409, description = "Node locked or conflicting state", body = ErrorBody)))]
 pub async fn set_console(
     state: State,
@@ -746,6 +753,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/v1/nodes/{node}/states/console")
                 .route(web::get().to(get_console))
                 .route(web::put().to(set_console)),
+        )
+        .service(
+            resource("/v1/nodes/states/console/{node}").route(web::get().to(get_console_alias)),
         )
         .service(resource("/v1/nodes/{node}/validate").route(web::get().to(validate)))
         .service(
