@@ -70,6 +70,7 @@ EXTRA_APT_PACKAGES=(
     libiscsi-bin                                  # iscsi-ls, iscsi-inq
     open-iscsi                                    # only for iscsistart in the guest initramfs
     ipxe qemu-system-x86                          # node firmware and emulator
+    qemu-block-extra                              # QEMU's rbd driver (a VM boots an RBD volume)
     openipmi ipmitool                             # ipmi_sim BMC, client
     syslinux syslinux-common mtools dosfstools    # boot image without loop devices
     openssl                                       # build-image.sh --filler data

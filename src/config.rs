@@ -2872,7 +2872,11 @@ mod tests {
         assert!(sample.contains("\n#default_boot_interface = <None>\n"));
         assert!(sample.contains("\n#conductor_group =\n"));
         assert!(sample.contains("\n#host = localhost\n"));
-        assert!(sample.contains("# (string value, one of: noauth, keystone) default: noauth\n"));
+        assert!(
+            sample.contains(
+                "# (string value, one of: noauth, keystone, http_basic) default: noauth\n"
+            )
+        );
         for section in [
             "[DEFAULT]",
             "[api]",
