@@ -160,16 +160,24 @@ async fn show(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<String>)
     Ok(HttpResponse::Ok().json(render(&state, &ctx, &name, hosts, true)))
 }
 
+/// A hardware type a live conductor serves, by name; 404 otherwise.
+async fn served_hardware_type<'a>(
+    state: &'a AppState,
+    name: &str,
+) -> Result<&'a crate::drivers::HardwareType, Fail> {
+    let unknown = || checks::not_found(format!("The driver '{name}' is unknown."));
+    if !active_hardware_types(state).await?.contains_key(name) {
+        return Err(unknown());
+    }
+    state.registry.hardware_type(name).ok_or_else(unknown)
+}
+
 #[utoipa::path(get, path = "/v1/drivers/{name}/properties", tag = "Drivers", params(super::openapi::VersionHeaders, ("name" = String, Path, description = "Hardware type")), responses((status = 200, description = "The driver_info keys the hardware type's interfaces understand, each with its description"), (status = 400, description = "Unexpected query parameter", body = super::openapi::ErrorBody), (status = 404, description = "Unknown hardware type", body = super::openapi::ErrorBody)))]
 async fn properties(state: State, ctx: Ctx, req: HttpRequest, path: web::Path<String>) -> Reply {
     ctx.authorize("baremetal:driver:get_properties")?;
     checks::query(&req, &[])?;
     let name = path.into_inner();
-    let unknown = || checks::not_found(format!("The driver '{name}' is unknown."));
-    if !active_hardware_types(&state).await?.contains_key(&name) {
-        return Err(unknown());
-    }
-    let hw = state.registry.hardware_type(&name).ok_or_else(unknown)?;
+    let hw = served_hardware_type(&state, &name).await?;
     let props = state.registry.properties(&state.config, hw);
     Ok(HttpResponse::Ok().json(props))
 }
@@ -189,11 +197,7 @@ async fn raid_logical_disk_properties(
     ctx.authorize("baremetal:driver:get_raid_logical_disk_properties")?;
     checks::query(&req, &[])?;
     let name = path.into_inner();
-    let unknown = || checks::not_found(format!("The driver '{name}' is unknown."));
-    if !active_hardware_types(&state).await?.contains_key(&name) {
-        return Err(unknown());
-    }
-    let hw = state.registry.hardware_type(&name).ok_or_else(unknown)?;
+    let hw = served_hardware_type(&state, &name).await?;
     match state
         .registry
         .default_for(&state.config, hw, crate::config::InterfaceKind::Raid)

@@ -59,6 +59,23 @@ fn gate_trait_change(ctx: &Ctx, put: bool) -> Result<()> {
     }
 }
 
+/// Has the node's conductor write `changes` to it, under the node's reservation.
+async fn update_node(
+    state: &AppState,
+    n: &crate::db::nodes::Node,
+    changes: Map<String, Value>,
+) -> Result<()> {
+    state
+        .rpc
+        .call(Request::UpdateNode {
+            node: n.uuid.clone(),
+            changes,
+            base: Map::new(),
+        })
+        .await?;
+    Ok(())
+}
+
 /// Rejects body keys outside `allowed`, like Ironic's request schemas.
 fn only_keys(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<()> {
     match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -366,14 +383,7 @@ pub async fn set_maintenance(
     let mut changes = Map::new();
     changes.insert("maintenance".into(), json!(true));
     changes.insert("maintenance_reason".into(), json!(reason));
-    state
-        .rpc
-        .call(Request::UpdateNode {
-            node: n.uuid.clone(),
-            changes,
-            base: Map::new(),
-        })
-        .await?;
+    update_node(&state, &n, changes).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -383,14 +393,7 @@ pub async fn unset_maintenance(state: State, ctx: Ctx, path: NodePath) -> Result
     let mut changes = Map::new();
     changes.insert("maintenance".into(), json!(false));
     changes.insert("maintenance_reason".into(), Value::Null);
-    state
-        .rpc
-        .call(Request::UpdateNode {
-            node: n.uuid.clone(),
-            changes,
-            base: Map::new(),
-        })
-        .await?;
+    update_node(&state, &n, changes).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -733,14 +736,7 @@ pub async fn set_raid(
     }
     let mut changes = Map::new();
     changes.insert("target_raid_config".into(), Value::Object(obj));
-    state
-        .rpc
-        .call(Request::UpdateNode {
-            node: n.uuid.clone(),
-            changes,
-            base: Map::new(),
-        })
-        .await?;
+    update_node(&state, &n, changes).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
