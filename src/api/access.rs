@@ -80,13 +80,12 @@ impl Ctx {
     /// Which of a node's secrets the caller may see: Ironic's `show_password` and
     /// `show_instance_secrets`, evaluated whatever the auth strategy (neither
     /// allows anyone by default).
-    pub fn reveal_secrets(&self, n: &Node) -> super::node_view::Reveal {
-        let target = node_target(n);
+    pub fn reveal_secrets(&self, target: &Target) -> super::node_view::Reveal {
         super::node_view::Reveal {
-            passwords: self.policy.evaluate("show_password", &self.auth, &target),
+            passwords: self.policy.evaluate("show_password", &self.auth, target),
             instance: self
                 .policy
-                .evaluate("show_instance_secrets", &self.auth, &target),
+                .evaluate("show_instance_secrets", &self.auth, target),
         }
     }
 
@@ -96,16 +95,15 @@ impl Ctx {
     /// `last_error` nor the conductor holding the reservation.
     pub fn redact_node_fields(
         &self,
-        n: &Node,
+        target: &Target,
         doc: &mut serde_json::Map<String, serde_json::Value>,
     ) {
         use serde_json::{Value, json};
-        let target = node_target(n);
-        if self.allowed("baremetal:node:get:filter_threshold", &target) {
+        if self.allowed("baremetal:node:get:filter_threshold", target) {
             return;
         }
         let mut hide = |field: &str, rule: &str, value: Value| {
-            if doc.contains_key(field) && !self.allowed(rule, &target) {
+            if doc.contains_key(field) && !self.allowed(rule, target) {
                 doc.insert(field.to_owned(), value);
             }
         };

@@ -49,6 +49,20 @@ pub fn too_new(what: &str, since: u16) -> Error {
     ))
 }
 
+/// A 406 for a body field newer than the request's version.
+pub fn field_too_new(field: &str, since: u16) -> Error {
+    Error::NotAcceptable(format!(
+        "The field \"{field}\" requires API version 1.{since} or later."
+    ))
+}
+
+/// A 406 for an operation newer than the request's version.
+pub fn operation_too_new(since: u16) -> Error {
+    Error::NotAcceptable(format!(
+        "This operation requires API version 1.{since} or later."
+    ))
+}
+
 /// Parses `?fields=`: 406 below the version that allows it or for a field newer than
 /// the request's version, 400 for names the resource does not have.
 pub fn fields_param(

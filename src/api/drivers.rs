@@ -190,9 +190,10 @@ async fn raid_logical_disk_properties(
     path: web::Path<String>,
 ) -> Reply {
     if !ctx.version.has(crate::api::version::Feature::RaidConfig) {
-        return Err(Fail::Core(crate::error::Error::NotAcceptable(
-            "This operation requires API version 1.12 or later.".into(),
-        )));
+        return Err(super::collection::operation_too_new(
+            crate::api::version::Feature::RaidConfig.since(),
+        )
+        .into());
     }
     ctx.authorize("baremetal:driver:get_raid_logical_disk_properties")?;
     checks::query(&req, &[])?;

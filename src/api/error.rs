@@ -61,15 +61,15 @@ pub async fn path_not_found() -> HttpResponse {
         .body(http_body(StatusCode::NOT_FOUND, ""))
 }
 
+/// Ironic's message of a 405.
+pub const METHOD_NOT_ALLOWED: &str = "The server could not comply with the request since it \
+                                      is either malformed or otherwise incorrect.";
+
 /// 405 for a method a resource does not serve.
 pub async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .content_type("application/json")
-        .body(fault_body(
-            405,
-            "The server could not comply with the request since it is either malformed or \
-             otherwise incorrect.",
-        ))
+        .body(fault_body(405, METHOD_NOT_ALLOWED))
 }
 
 #[cfg(test)]

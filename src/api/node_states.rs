@@ -28,18 +28,11 @@ fn accepted(ctx: &Ctx, uuid: &str) -> HttpResponse {
         .finish()
 }
 
-fn too_old(feature: Feature) -> Error {
-    Error::NotAcceptable(format!(
-        "This operation requires API version 1.{} or later.",
-        feature.since()
-    ))
-}
-
 fn gate(ctx: &Ctx, feature: Feature) -> Result<()> {
     if ctx.version.has(feature) {
         Ok(())
     } else {
-        Err(too_old(feature))
+        Err(super::collection::operation_too_new(feature.since()))
     }
 }
 
@@ -50,9 +43,7 @@ fn gate_trait_change(ctx: &Ctx, put: bool) -> Result<()> {
         Ok(())
     } else if put {
         Err(Error::MethodNotAllowed(
-            "The server could not comply with the request since it is either malformed \
-             or otherwise incorrect."
-                .into(),
+            super::error::METHOD_NOT_ALLOWED.into(),
         ))
     } else {
         ctx.require(Feature::Traits)

@@ -219,7 +219,9 @@ pub fn render(
     short: bool,
 ) -> Value {
     let v = ctx.version;
-    let reveal = ctx.reveal_secrets(n);
+    // One policy target for every check on this node.
+    let target = super::access::node_target(n);
+    let reveal = ctx.reveal_secrets(&target);
     let mut out = Map::new();
     for (name, since) in NODE_FIELDS {
         if !v.at_least(*since) {
@@ -246,7 +248,7 @@ pub fn render(
             out.insert("volume".into(), sub_link(ctx, &n.uuid, "volume"));
         }
     }
-    ctx.redact_node_fields(n, &mut out);
+    ctx.redact_node_fields(&target, &mut out);
     Value::Object(out)
 }
 

@@ -266,8 +266,6 @@ pub async fn list_nodes(
         filter,
         fields,
         detail,
-        sort_key: page.sort_key.clone(),
-        descending: page.sort_dir == common::SortDir::Desc,
         left: page.limit,
         marker,
         count: 0,
@@ -283,7 +281,7 @@ pub async fn list_nodes(
     let mut out = Vec::with_capacity(LIST_CHUNK as usize * if detail { 2048 } else { 256 });
     out.extend_from_slice(b"{\"nodes\": [");
     list.next_chunk(&mut out).await?;
-    if list.left == 0 || list.marker.is_none() {
+    if list.done() {
         list.finish(&mut out)?;
         return Ok(HttpResponse::Ok()
             .content_type("application/json")
@@ -295,7 +293,7 @@ pub async fn list_nodes(
         let mut out = Vec::with_capacity(LIST_CHUNK as usize * 2048);
         let step = async {
             list.next_chunk(&mut out).await?;
-            let done = list.left == 0 || list.marker.is_none();
+            let done = list.done();
             if done {
                 list.finish(&mut out)?;
             }
@@ -329,8 +327,6 @@ struct NodeList {
     filter: NodeFilter,
     fields: Option<Vec<String>>,
     detail: bool,
-    sort_key: String,
-    descending: bool,
     /// Nodes still wanted for the page.
     left: u64,
     /// The last node written (the next chunk starts after it); `None` once a chunk
@@ -344,6 +340,11 @@ struct NodeList {
 }
 
 impl NodeList {
+    /// Is the page complete (as long as asked, or the nodes ran out)?
+    fn done(&self) -> bool {
+        self.left == 0 || self.marker.is_none()
+    }
+
     /// Reads the next chunk and appends its rendered nodes to `out`.
     async fn next_chunk(&mut self, out: &mut Vec<u8>) -> Result<()> {
         let want = self.left.min(LIST_CHUNK);
@@ -353,8 +354,8 @@ impl NodeList {
             &ListOpts {
                 limit: want,
                 marker: self.marker.take(),
-                sort_key: self.sort_key.clone(),
-                descending: self.descending,
+                sort_key: self.page.sort_key.clone(),
+                descending: self.page.sort_dir == common::SortDir::Desc,
             },
         )
         .await?;
@@ -514,13 +515,6 @@ fn resolve_interfaces(state: &AppState, n: &mut Node, explicit: &[InterfaceKind]
     Ok(())
 }
 
-/// A node field the negotiated version does not have yet: 406, as in Ironic.
-fn too_new(field: &str, since: u16) -> Error {
-    Error::NotAcceptable(format!(
-        "The field \"{field}\" requires API version 1.{since} or later."
-    ))
-}
-
 fn schema_error(field: &str) -> Error {
     Error::invalid(format!(
         "Schema error for node: Additional properties are not allowed ('{field}' was unexpected)"
@@ -556,7 +550,7 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
             match CREATE_FIELDS.iter().find(|(f, _)| f == key) {
                 // A newer field given as null is no field, as Ironic reads it.
                 Some(_) if value.is_null() => unset.push(key.clone()),
-                Some((_, since)) => return Err(too_new(key, *since)),
+                Some((_, since)) => return Err(super::collection::field_too_new(key, *since)),
                 None => return Err(schema_error(key)),
             }
         }
@@ -717,7 +711,7 @@ pub fn patch_changes(
             }
             _ => {
                 return Err(match node_view::since(&root) {
-                    Some(since) => too_new(&root, since),
+                    Some(since) => super::collection::field_too_new(&root, since),
                     None => Error::invalid(format!(
                         "Adding a new attribute (/{root}) to the root of the resource is not allowed"
                     )),

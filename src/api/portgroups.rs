@@ -365,10 +365,7 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
     if !ctx.version.has(Feature::PortgroupMode) {
         for k in ["mode", "properties"] {
             if doc.get(k).is_some_and(is_set) {
-                return Err(Error::NotAcceptable(format!(
-                    "The field \"{k}\" requires API version 1.{} or later.",
-                    Feature::PortgroupMode.since()
-                )));
+                return Err(collection::field_too_new(k, Feature::PortgroupMode.since()));
             }
         }
     }
@@ -495,11 +492,10 @@ async fn update_once(state: &AppState, ctx: &Ctx, ident: &str, ops: &Value) -> R
             if matches!(op.root.as_str(), "mode" | "properties")
                 && !ctx.version.has(Feature::PortgroupMode)
             {
-                return Err(Error::NotAcceptable(format!(
-                    "The field \"{}\" requires API version 1.{} or later.",
-                    op.root,
-                    Feature::PortgroupMode.since()
-                )));
+                return Err(collection::field_too_new(
+                    &op.root,
+                    Feature::PortgroupMode.since(),
+                ));
             }
             if op.removes_root() && matches!(op.root.as_str(), "node_uuid" | "mode") {
                 return Err(patch::mandatory(&op.root));

@@ -511,10 +511,7 @@ pub async fn create(state: State, ctx: Ctx, body: web::Bytes) -> Result<HttpResp
             return Err(b.unexpected(k));
         }
         if !ctx.version.at_least(field_since(k)) {
-            return Err(Error::NotAcceptable(format!(
-                "The field \"{k}\" requires API version 1.{} or later.",
-                field_since(k)
-            )));
+            return Err(collection::field_too_new(k, field_since(k)));
         }
     }
     let uuid = collection::new_uuid(&b, doc.remove("uuid"))?;

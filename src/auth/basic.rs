@@ -76,18 +76,15 @@ pub fn parse(text: &str) -> Result<HashMap<String, String>, String> {
 
 fn read(path: &Path) -> anyhow::Result<Loaded> {
     let stamp = stamp(path);
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        anyhow::anyhow!(
-            "[DEFAULT] http_basic_auth_user_file {}: {e}",
-            path.display()
-        )
-    })?;
-    let users = parse(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "[DEFAULT] http_basic_auth_user_file {}: {e}",
-            path.display()
-        )
-    })?;
+    let users = std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| parse(&text))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "[DEFAULT] http_basic_auth_user_file {}: {e}",
+                path.display()
+            )
+        })?;
     Ok(Loaded { users, stamp })
 }
 
