@@ -147,10 +147,7 @@ fn http_basic_credentials() {
         .expect(200);
 
     // The real CLI with keystoneauth's http_basic plugin.
-    let venv = std::env::var("M2_TEST_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join(".venv"));
-    let cli = venv.join("bin/openstack");
+    let cli = clients_venv().join("bin/openstack");
     if !cli.exists() {
         skip(
             "http_basic_credentials (openstack CLI)",

@@ -486,10 +486,7 @@ fn keystone_tokens_and_ironic_policy() {
 /// Runs `openstack baremetal node list` as a user (project-scoped when a project is
 /// given, else system-scoped) and checks the nodes it lists.
 fn openstack_cli(ks: &Keystone, who: &[(&str, &str, Option<&str>)], expected: &[String]) {
-    let venv = std::env::var("M2_TEST_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join(".venv"));
-    let cli = venv.join("bin/openstack");
+    let cli = clients_venv().join("bin/openstack");
     if !cli.exists() {
         skip(
             "keystone_tokens_and_ironic_policy (openstack CLI)",

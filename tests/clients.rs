@@ -14,9 +14,7 @@ use serde_json::Value;
 
 /// The virtualenv holding the clients (`scripts/install-test-deps.sh` creates it).
 fn venv() -> Option<PathBuf> {
-    let v = std::env::var("M2_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join(".venv"));
+    let v = clients_venv();
     v.join("bin/openstack").exists().then_some(v)
 }
 

@@ -6,21 +6,14 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
 
-fn venv() -> PathBuf {
-    std::env::var("M2_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join(".venv"))
-}
-
 #[test]
 fn openstack_baremetal_m2_commands() {
     let test = "openstack_baremetal_m2_commands";
-    let venv = venv();
+    let venv = clients_venv();
     let python = venv.join("bin/python");
     if !python.exists() || !venv.join("bin/openstack").exists() {
         skip(

@@ -38,10 +38,7 @@ pub struct Cli {
 
 impl Cli {
     pub fn new(endpoint: &str) -> Option<Cli> {
-        let venv = std::env::var("M2_TEST_VENV")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| repo_root().join(".venv"));
-        let bin = venv.join("bin/openstack");
+        let bin = super::clients_venv().join("bin/openstack");
         bin.exists().then(|| Cli {
             bin,
             endpoint: endpoint.to_owned(),

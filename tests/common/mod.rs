@@ -42,6 +42,14 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The virtualenv with the OpenStack clients and m2's CLI plugin
+/// (`scripts/install-test-deps.sh` makes it): `M2_TEST_VENV`, else `<repo>/.venv`.
+pub fn clients_venv() -> PathBuf {
+    std::env::var("M2_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join(".venv"))
+}
+
 /// Is this a CI run (`CI=true`)? There a missing dependency fails instead of skipping.
 pub fn in_ci() -> bool {
     std::env::var("CI")
